@@ -1,0 +1,112 @@
+"""The ``xltools`` command line: one small module per command, shared options here.
+
+Each command is a few lines of glue around one library call. Errors that mean
+"could not run" (:class:`xltools.errors.XltoolsError`) become one line on
+standard error and exit status 2; ``--debug`` shows the traceback instead.
+Exit status: 0 nothing to report, 1 problems reported, 2 could not run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+
+import click
+
+from xltools import __version__
+from xltools.errors import XltoolsError
+
+EXIT_OK = 0
+EXIT_PROBLEMS = 1
+EXIT_CANNOT_RUN = 2
+
+
+class _Group(click.Group):
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except XltoolsError as error:
+            if ctx.obj and ctx.obj.get("debug"):
+                raise
+            click.echo(f"xltools: error: {error}", err=True)
+            ctx.exit(EXIT_CANNOT_RUN)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except KeyboardInterrupt:
+            click.echo("xltools: interrupted", err=True)
+            ctx.exit(130)
+        except Exception as error:
+            if ctx.obj and ctx.obj.get("debug"):
+                raise
+            click.echo(
+                f"xltools: error: {type(error).__name__}: {error} "
+                "(run again with --debug for details)",
+                err=True,
+            )
+            ctx.exit(EXIT_CANNOT_RUN)
+
+
+def parse_date(ctx, param, value):
+    """Click callback: an ISO date (YYYY-MM-DD) or None."""
+    if value is None or isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"'{value}' is not a date in the form YYYY-MM-DD") from None
+
+
+def reporting_date_option(help_text: str = "The reporting date, YYYY-MM-DD (default: today)."):
+    return click.option(
+        "--reporting-date", callback=parse_date, metavar="YYYY-MM-DD", help=help_text
+    )
+
+
+rules_option = click.option(
+    "--rules",
+    "rules",
+    default="default",
+    show_default=True,
+    metavar="PACK",
+    help="Rule pack: 'default', 'audit' or the path of a pack file (.yaml).",
+)
+json_option = click.option(
+    "--json", "as_json", is_flag=True, help="Print the result as JSON on standard output."
+)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="xltools")
+@click.option("--debug", is_flag=True, help="Show a traceback when something goes wrong.")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
+    """Improvement action plans in Excel: build, check, colour, roll up and summarise.
+
+    \b
+    Examples:
+      xltools new plan.xlsx --organisation "Salford City Council"
+      xltools validate returned/ --annotate checked/
+      xltools consolidate inbox/ -o register.xlsx
+    """
+    ctx.ensure_object(dict)["debug"] = debug
+
+
+COMMAND_MODULES = ("new", "colour")
+
+
+def _register_commands() -> None:
+    import importlib
+
+    for name in COMMAND_MODULES:  # importing a command module registers its command
+        importlib.import_module(f"xltools.cli.{name}")
+
+
+_register_commands()
+
+
+def main() -> None:
+    cli(prog_name="xltools")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

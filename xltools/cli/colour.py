@@ -1,0 +1,39 @@
+"""``xltools colour``: add or refresh live status colouring on an edited workbook."""
+
+from __future__ import annotations
+
+import click
+
+from xltools.cli import cli
+
+
+@cli.command("colour")
+@click.argument("source", type=click.Path(dir_okay=False))
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the coloured copy here.")
+@click.option("--in-place", is_flag=True, help="Change SOURCE itself (a backup copy is kept).")
+@click.option("--force", is_flag=True, help="Colour even if parts openpyxl cannot keep are lost.")
+def colour(source, output, in_place, force):
+    """Add or refresh the status colouring of SOURCE's Actions sheet.
+
+    Columns are found by their headings, so reordered, extra and inserted
+    columns and rows are fine. Running it again replaces the colouring; it
+    never adds a second set.
+
+    \b
+    Examples:
+      xltools colour returned/plan.xlsx -o coloured/plan.xlsx
+      xltools colour plan.xlsx --in-place
+    """
+    from xltools.colour import colour_workbook
+
+    if in_place == bool(output):
+        raise click.UsageError("give either -o OUTPUT or --in-place")
+    result = colour_workbook(source, output, in_place=in_place, force=force)
+    for warning in result.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    if result.backup:
+        click.echo(f"backup kept at {result.backup}")
+    click.echo(
+        f"coloured {result.output}: {result.rules_added} rules on rows {result.rows}"
+        + (f" ({result.rules_removed} earlier rules replaced)" if result.rules_removed else "")
+    )

@@ -1,0 +1,36 @@
+"""Errors that mean "could not run".
+
+Problems *in* a plan are findings (data, see :mod:`xltools.findings`); an
+exception from xltools means only that a command could not do its work: an
+unreadable file, a broken rule pack, a bad setting. Each carries a message in
+words staff understand and, where there is one, the file it is about, so the
+command line can print one line and exit with status 2.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class XltoolsError(Exception):
+    """xltools could not run; ``str()`` is the one-line message for the user."""
+
+    def __init__(self, message: str, path: str | Path | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.path = Path(path) if path is not None else None
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}" if self.path is not None else self.message
+
+
+class UnreadableWorkbook(XltoolsError):
+    """A workbook could not be read safely (hostile, damaged or not a workbook)."""
+
+
+class RulePackError(XltoolsError):
+    """A rule pack could not be loaded."""
+
+
+class UnsafeToEdit(XltoolsError):
+    """Editing the workbook with openpyxl would lose parts of it."""

@@ -1,0 +1,592 @@
+"""Reading plan workbooks from many hands: safely, tolerantly, keeping provenance.
+
+Reading happens in two steps:
+
+1. :func:`inspect_workbook` looks at the file *before* any parser does, because
+   returned workbooks are untrusted. It names files that are not workbooks
+   (encrypted, old .xls, CSV, HTML, ODS, Word), refuses zip bombs, exotic
+   compression, duplicate members and XML with a DOCTYPE, and pre-scans the
+   sheets it will read for cells far beyond the table: the Rust reader would
+   allocate the whole grid for one stray value at XFD1048576 and abort the
+   process, which no ``try`` can catch. It also finds error cells (#REF!), which
+   the fast reader returns as blanks.
+2. :func:`read_plan` reads the ``Plan`` and ``Actions`` sheets with
+   python-calamine, finds the header row and columns by name (synonyms,
+   case, stray spaces, title rows above, reordered and extra columns), skips
+   blank rows and keeps, for every value, the sheet row and column letter it
+   came from.
+
+Values stay honest: a Ref typed as text stays as written, real dates become
+dates, a date typed as text stays text (the rules flag it), and error cells
+come back as :class:`CellError`, never as blanks.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import zipfile
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+from xltools import model
+from xltools.cells import column_index, column_letters
+from xltools.errors import UnreadableWorkbook
+
+WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Safety limits for untrusted workbooks. All are settings; the defaults suit plans."""
+
+    max_part_bytes: int = 100 * 1024 * 1024
+    max_total_bytes: int = 250 * 1024 * 1024
+    max_compression_ratio: float = 100.0
+    # Parts smaller than this are not held to the ratio: tiny repetitive XML
+    # legitimately compresses far better than 100:1 and can do no harm.
+    ratio_floor_bytes: int = 1024 * 1024
+    max_sheet_cells: int = 5_000_000
+    max_members: int = 10_000
+    header_search_rows: int = 30
+
+
+DEFAULT_LIMITS = Limits()
+
+
+class CellError(str):
+    """An Excel error value (#REF!, #N/A, ...) read from a cell."""
+
+    __slots__ = ()
+
+
+@dataclass
+class Inspection:
+    """What the pre-parse inspection learned about a workbook."""
+
+    sheet_parts: dict[str, str]  # sheet name -> zip member of its XML
+    error_cells: dict[str, dict[tuple[int, int], str]]  # sheet -> (row, col) 0-based -> #REF!
+
+
+@dataclass
+class PlanTable:
+    """One plan workbook, read: Plan values, Actions rows, and where each came from."""
+
+    path: Path
+    plan: dict[str, object] = field(default_factory=dict)
+    plan_cells: dict[str, str] = field(default_factory=dict)  # label -> "B7"
+    has_plan_sheet: bool = False
+    actions_sheet: str = model.ACTIONS_SHEET
+    header_row: int = 1  # 1-based
+    columns: dict[str, str] = field(default_factory=dict)  # column name -> letter
+    extra_columns: list[str] = field(default_factory=list)
+    missing_columns: list[str] = field(default_factory=list)
+    records: list[dict[str, object]] = field(default_factory=list)
+    source_rows: list[int] = field(default_factory=list)  # 1-based sheet rows
+
+    @property
+    def reporting_date(self) -> dt.date | None:
+        value = self.plan.get(model.REPORTING_DATE)
+        if isinstance(value, dt.datetime):
+            return value.date()
+        return value if isinstance(value, dt.date) else None
+
+    def cell(self, column: str, record_index: int) -> str:
+        """The cell address ("F12") of a column in the record's source row."""
+        letter = self.columns.get(column, "")
+        return f"{letter}{self.source_rows[record_index]}" if letter else ""
+
+
+# --------------------------------------------------------------------------
+# Finding workbooks
+# --------------------------------------------------------------------------
+@dataclass
+class Discovery:
+    workbooks: list[Path]
+    skipped: list[tuple[Path, str]]
+
+
+def is_lock_file(path: Path) -> bool:
+    return path.name.startswith("~$")
+
+
+def discover(paths: Iterable[str | Path]) -> Discovery:
+    """Plan workbooks among files and folders (searched recursively), in a stable order.
+
+    Office lock files, hidden files, broken links and non-workbooks found in
+    folders are skipped and listed with the reason. A file named directly is
+    taken whatever its name, so that a wrong one is reported, not ignored.
+    """
+    found: list[Path] = []
+    skipped: list[tuple[Path, str]] = []
+    for given in paths:
+        given = Path(given)
+        if given.is_dir():
+            for candidate in sorted(given.rglob("*")):
+                relative_parts = candidate.relative_to(given).parts
+                if any(part.startswith(".") for part in relative_parts):
+                    if candidate.is_file():
+                        skipped.append((candidate, "hidden file"))
+                    continue
+                if candidate.is_symlink() and not candidate.exists():
+                    skipped.append((candidate, "broken link"))
+                    continue
+                if candidate.is_dir() or candidate.suffix.lower() not in WORKBOOK_SUFFIXES:
+                    continue
+                if is_lock_file(candidate):
+                    skipped.append((candidate, "Office lock file (the workbook is open)"))
+                    continue
+                found.append(candidate)
+        elif is_lock_file(given):
+            skipped.append((given, "Office lock file (the workbook is open)"))
+        else:
+            found.append(given)
+    return Discovery(found, skipped)
+
+
+# --------------------------------------------------------------------------
+# Inspection before parsing
+# --------------------------------------------------------------------------
+def _refuse(path: Path, reason: str) -> UnreadableWorkbook:
+    return UnreadableWorkbook(reason, path)
+
+
+def _sniff_non_zip(path: Path, head: bytes) -> str:
+    if head.startswith(OLE_MAGIC):
+        with path.open("rb") as handle:
+            body = handle.read(4 * 1024 * 1024)
+        if "EncryptedPackage".encode("utf-16-le") in body:
+            return (
+                "the workbook is password-protected (encrypted): open it in Excel, remove the "
+                "password (File > Info > Protect Workbook) and save it again"
+            )
+        if "WordDocument".encode("utf-16-le") in body:
+            return "this is a Word document, not a workbook: send the plan as an .xlsx workbook"
+        return (
+            "this is an old-style Excel 97-2003 (.xls) workbook: open it in Excel or LibreOffice "
+            "and save it as an Excel Workbook (.xlsx)"
+        )
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if text.startswith((b"<!doctype html", b"<html", b"<table", b"<meta")):
+        return "this is a web page (HTML) renamed to .xlsx: open it in Excel and save as .xlsx"
+    if text.startswith(b"{\\rtf"):
+        return "this is a Rich Text document, not a workbook: send the plan as an .xlsx workbook"
+    if text.startswith(b"%pdf"):
+        return "this is a PDF, not a workbook: send the plan as an .xlsx workbook"
+    if text.startswith(b"<?xml"):
+        return "this is an XML file, not an .xlsx workbook: open it in Excel and save as .xlsx"
+    try:
+        sample = head.decode("utf-8")
+    except UnicodeDecodeError:
+        sample = head.decode("latin-1")
+    printable = sum(ch.isprintable() or ch in "\r\n\t" for ch in sample)
+    if sample and printable / len(sample) > 0.95:
+        if any(sep in sample for sep in (",", ";", "\t")):
+            return (
+                "this is a CSV or text file renamed to .xlsx: open it in Excel and save it as "
+                "an Excel Workbook (.xlsx)"
+            )
+        return "this is a text file, not a workbook: send the plan as an .xlsx workbook"
+    return "this is not an Excel workbook (.xlsx): ask for the plan to be saved as .xlsx"
+
+
+_DOCTYPE = re.compile(rb"<!DOCTYPE", re.IGNORECASE)
+_CELL_REF = re.compile(rb'<c\b[^>]*?\br="([A-Z]{1,3})([0-9]{1,7})"')
+_ROW_REF = re.compile(rb'<row\b[^>]*?\br="([0-9]{1,7})"')
+_ERROR_CELL = re.compile(
+    rb'<c\b(?=[^>]*\bt="e")[^>]*?\br="([A-Z]{1,3})([0-9]{1,7})"[^>]*>(.*?)</c>', re.DOTALL
+)
+_VALUE = re.compile(rb"<v>([^<]*)</v>")
+_SHEET_ENTRY = re.compile(rb"<(?:\w+:)?sheet\b([^>]*)/?>")
+_ATTRIBUTE = re.compile(rb'([\w:]+)="([^"]*)"')
+
+
+def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limits: Limits, path: Path):
+    """Inflate one member, stopping as soon as it passes the per-part limit."""
+    chunks = []
+    size = 0
+    with archive.open(info) as member:
+        while True:
+            chunk = member.read(1024 * 1024)
+            if not chunk:
+                break
+            size += len(chunk)
+            if size > limits.max_part_bytes:
+                raise _refuse(
+                    path,
+                    f"part {info.filename} inflates beyond {limits.max_part_bytes:,} bytes "
+                    "(a zip bomb or a damaged file): the workbook was not read",
+                )
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _sheet_parts(archive: zipfile.ZipFile, read) -> dict[str, str]:
+    """Map sheet names to their XML members via workbook.xml and its relationships."""
+    workbook_xml = read("xl/workbook.xml")
+    rels_xml = read("xl/_rels/workbook.xml.rels") if _has(archive, "xl/_rels/workbook.xml.rels") else b""
+    targets: dict[str, str] = {}
+    for match in re.finditer(rb"<(?:\w+:)?Relationship\b([^>]*)/?>", rels_xml):
+        attributes = dict(_ATTRIBUTE.findall(match.group(1)))
+        rel_id = attributes.get(b"Id", b"").decode()
+        target = attributes.get(b"Target", b"").decode()
+        if target.startswith("/"):
+            member = target.lstrip("/")
+        else:
+            member = str(PurePosixPath("xl") / target)
+        targets[rel_id] = member
+    parts: dict[str, str] = {}
+    for match in _SHEET_ENTRY.finditer(workbook_xml):
+        attributes = dict(_ATTRIBUTE.findall(match.group(1)))
+        name = _xml_unescape(attributes.get(b"name", b"").decode("utf-8", "replace"))
+        rel_id = next(
+            (v.decode() for k, v in attributes.items() if k.endswith(b":id")), ""
+        )
+        if rel_id in targets:
+            parts[name] = targets[rel_id]
+    return parts
+
+
+def _xml_unescape(text: str) -> str:
+    return (
+        text.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", '"')
+        .replace("&apos;", "'")
+        .replace("&amp;", "&")
+    )
+
+
+def _has(archive: zipfile.ZipFile, name: str) -> bool:
+    try:
+        archive.getinfo(name)
+    except KeyError:
+        return False
+    return True
+
+
+def inspect_workbook(
+    path: str | Path,
+    sheets_to_scan: Sequence[str] | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+) -> Inspection:
+    """Check a file is a safe, readable workbook before any parser sees it.
+
+    Raises :class:`UnreadableWorkbook` with a reason staff understand.
+    ``sheets_to_scan`` (default: all) are pre-scanned for their extent and error cells.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise _refuse(path, "no such file")
+    if path.is_dir():
+        raise _refuse(path, "is a folder, not a workbook")
+    try:
+        size = path.stat().st_size
+        with path.open("rb") as handle:
+            head = handle.read(4096)
+    except OSError as error:
+        raise _refuse(path, f"cannot be opened ({error.strerror or error})") from None
+    if size == 0:
+        raise _refuse(path, "the file is empty (0 bytes): ask for the workbook to be sent again")
+    if not head.startswith(b"PK"):
+        raise _refuse(path, _sniff_non_zip(path, head))
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError, ValueError):
+        raise _refuse(
+            path,
+            "the workbook is damaged or incomplete (not a readable zip file): ask for it to be "
+            "saved and sent again",
+        ) from None
+    with archive:
+        infos = archive.infolist()
+        names = [info.filename for info in infos]
+        if len(infos) > limits.max_members:
+            raise _refuse(path, f"the file holds {len(infos):,} parts; a workbook has far fewer")
+        if len(set(names)) != len(names):
+            duplicate = next(n for n in names if names.count(n) > 1)
+            raise _refuse(
+                path, f"the file holds the part {duplicate} twice (a tampered or damaged file)"
+            )
+        if "mimetype" in names:
+            mimetype = archive.read("mimetype")[:100]
+            if b"opendocument.spreadsheet" in mimetype:
+                raise _refuse(
+                    path,
+                    "this is an OpenDocument spreadsheet (.ods) renamed to .xlsx: open it and "
+                    "save it as an Excel Workbook (.xlsx)",
+                )
+        if "word/document.xml" in names:
+            raise _refuse(
+                path, "this is a Word document, not a workbook: send the plan as an .xlsx workbook"
+            )
+        if "xl/workbook.xml" not in names:
+            if "xl/workbook.bin" in names:
+                raise _refuse(
+                    path,
+                    "this is an Excel Binary Workbook (.xlsb): save it as an Excel Workbook (.xlsx)",
+                )
+            raise _refuse(path, "this zip file is not an Excel workbook (no xl/workbook.xml)")
+        total = 0
+        for info in infos:
+            if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+                raise _refuse(
+                    path,
+                    f"part {info.filename} uses an unsupported compression method "
+                    f"({info.compress_type}); save the workbook again from Excel",
+                )
+            if info.file_size > limits.max_part_bytes:
+                raise _refuse(
+                    path,
+                    f"part {info.filename} declares {info.file_size:,} bytes, over the limit of "
+                    f"{limits.max_part_bytes:,}",
+                )
+            total += info.file_size
+            if (
+                info.file_size > limits.ratio_floor_bytes
+                and info.file_size > limits.max_compression_ratio * max(info.compress_size, 1)
+            ):
+                raise _refuse(
+                    path,
+                    f"part {info.filename} is compressed more than "
+                    f"{limits.max_compression_ratio:.0f}:1 (a zip bomb?): the workbook was not read",
+                )
+        if total > limits.max_total_bytes:
+            raise _refuse(
+                path,
+                f"the workbook inflates to {total:,} bytes, over the limit of "
+                f"{limits.max_total_bytes:,}",
+            )
+
+        inflated_total = 0
+        contents: dict[str, bytes] = {}
+
+        def read(name: str) -> bytes:
+            nonlocal inflated_total
+            if name not in contents:
+                data = _read_member(archive, archive.getinfo(name), limits, path)
+                inflated_total += len(data)
+                if inflated_total > limits.max_total_bytes:
+                    raise _refuse(
+                        path, f"the workbook inflates beyond {limits.max_total_bytes:,} bytes"
+                    )
+                contents[name] = data
+            return contents[name]
+
+        try:
+            for info in infos:
+                lowered = info.filename.lower()
+                if lowered.endswith((".xml", ".rels", ".vml")):
+                    data = read(info.filename)
+                    if _DOCTYPE.search(data):
+                        raise _refuse(
+                            path,
+                            f"part {info.filename} contains a DOCTYPE declaration, which "
+                            "workbooks never need (possible XML entity attack): not read",
+                        )
+                    if not lowered.startswith("xl/worksheets/"):
+                        contents.pop(info.filename, None)
+            sheet_parts = _sheet_parts(archive, read)
+            scan = sheet_parts if sheets_to_scan is None else {
+                name: member
+                for name, member in sheet_parts.items()
+                if name.strip().lower() in {s.lower() for s in sheets_to_scan}
+            }
+            errors: dict[str, dict[tuple[int, int], str]] = {}
+            for name, member in scan.items():
+                if not _has(archive, member):
+                    continue
+                errors[name] = _scan_sheet(path, name, read(member), limits)
+        except (zipfile.BadZipFile, EOFError, OSError, ValueError) as error:
+            raise _refuse(
+                path,
+                f"the workbook is damaged or incomplete ({error}): ask for it to be saved and "
+                "sent again",
+            ) from None
+    return Inspection(sheet_parts, errors)
+
+
+def _scan_sheet(path: Path, sheet: str, data: bytes, limits: Limits) -> dict[tuple[int, int], str]:
+    max_row = 0
+    max_col = -1
+    for match in _ROW_REF.finditer(data):
+        max_row = max(max_row, int(match.group(1)))
+    for match in _CELL_REF.finditer(data):
+        max_col = max(max_col, column_index(match.group(1).decode()))
+        max_row = max(max_row, int(match.group(2)))
+    cells = max_row * (max_col + 1)
+    if cells > limits.max_sheet_cells:
+        raise _refuse(
+            path,
+            f"sheet '{sheet}' has cells out to {column_letters(max_col)}{max_row}, far beyond any "
+            f"plan's table ({cells:,} cells; the limit is {limits.max_sheet_cells:,}): delete "
+            "the stray rows and columns past the end of the table and save again",
+        )
+    errors: dict[tuple[int, int], str] = {}
+    if b't="e"' in data:
+        for match in _ERROR_CELL.finditer(data):
+            value = _VALUE.search(match.group(3))
+            text = value.group(1).decode("utf-8", "replace") if value else "#VALUE!"
+            errors[(int(match.group(2)) - 1, column_index(match.group(1).decode()))] = text
+    return errors
+
+
+# --------------------------------------------------------------------------
+# Finding the header
+# --------------------------------------------------------------------------
+def locate_header(
+    rows: Sequence[Sequence[object]], search_rows: int = DEFAULT_LIMITS.header_search_rows
+) -> tuple[int, dict[int, str]] | None:
+    """Find the Actions header row among the first rows of a sheet.
+
+    Returns the 0-based row index and a map from 0-based column index to the
+    standard column name, or None when no row looks like a header. The best row
+    is the one naming the most standard columns (at least three), the first on a tie.
+    """
+    best: tuple[int, dict[int, str]] | None = None
+    for row_index, row in enumerate(rows[:search_rows]):
+        mapping: dict[int, str] = {}
+        for column_index_, value in enumerate(row):
+            if not isinstance(value, str):
+                continue
+            name = model.canonical_action_header(value)
+            if name and name not in mapping.values():
+                mapping[column_index_] = name
+        if len(mapping) >= 3 and (best is None or len(mapping) > len(best[1])):
+            best = (row_index, mapping)
+    return best
+
+
+# --------------------------------------------------------------------------
+# Reading
+# --------------------------------------------------------------------------
+def _find_sheet(names: Sequence[str], wanted: str) -> str | None:
+    for name in names:
+        if name.strip().lower() == wanted.lower():
+            return name
+    return None
+
+
+def _blank(value: object) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _honest_value(column: str | None, value: object) -> object:
+    """Turn a raw calamine value into what staff meant, without guessing."""
+    if isinstance(value, CellError):
+        return value
+    if isinstance(value, str):
+        return value if value.strip() else None
+    if isinstance(value, dt.datetime):
+        if column in model.DATE_COLUMNS and value.time() == dt.time():
+            return value.date()
+        return value
+    if isinstance(value, float) and column in (model.REF, model.GRADE, model.STATUS):
+        # A number typed into a text column: 7.0 was typed as 7.
+        return str(int(value)) if value.is_integer() else repr(value)
+    if isinstance(value, float) and value.is_integer() and column not in model.DATE_COLUMNS:
+        return int(value)
+    return value
+
+
+def _sheet_rows(workbook, name: str, errors: dict[tuple[int, int], str]) -> list[list[object]]:
+    rows = workbook.get_sheet_by_name(name).to_python(skip_empty_area=False)
+    for (row, column), text in errors.items():
+        if row < len(rows) and column < len(rows[row]):
+            rows[row][column] = CellError(text)
+    return rows
+
+
+def read_plan(path: str | Path, limits: Limits = DEFAULT_LIMITS) -> PlanTable:
+    """Read one plan workbook (inspected first). Raises UnreadableWorkbook."""
+    from python_calamine import CalamineWorkbook
+
+    path = Path(path)
+    inspection = inspect_workbook(
+        path, sheets_to_scan=(model.ACTIONS_SHEET, model.PLAN_SHEET), limits=limits
+    )
+    try:
+        workbook = CalamineWorkbook.from_path(str(path))
+        names = list(workbook.sheet_names)
+    except Exception as error:  # calamine raises its own types for damaged content
+        raise _refuse(path, f"the workbook could not be read ({error})") from None
+
+    table = PlanTable(path=path)
+    errors_by_sheet = {k.strip().lower(): v for k, v in inspection.error_cells.items()}
+
+    plan_sheet = _find_sheet(names, model.PLAN_SHEET)
+    if plan_sheet is not None:
+        table.has_plan_sheet = True
+        rows = _read_rows(workbook, plan_sheet, errors_by_sheet, path)
+        _read_plan_values(rows, table)
+
+    actions_sheet = _find_sheet(names, model.ACTIONS_SHEET)
+    if actions_sheet is None:
+        raise _refuse(
+            path,
+            "there is no 'Actions' sheet: this is not a standard plan workbook (use "
+            "'xltools import' for plans in other layouts)",
+        )
+    table.actions_sheet = actions_sheet
+    rows = _read_rows(workbook, actions_sheet, errors_by_sheet, path)
+    header = locate_header(rows, limits.header_search_rows)
+    if header is None:
+        raise _refuse(
+            path,
+            f"no header row found in the first {limits.header_search_rows} rows of sheet "
+            f"'{actions_sheet}': the headings (Ref, Action, Lead officer, Status, ...) are missing",
+        )
+    header_index, mapping = header
+    table.header_row = header_index + 1
+    table.columns = {name: column_letters(index) for index, name in mapping.items()}
+    header_cells = rows[header_index]
+    extras = {
+        index: str(value).strip()
+        for index, value in enumerate(header_cells)
+        if index not in mapping and not _blank(value)
+    }
+    table.extra_columns = list(extras.values())
+    for name, letter in zip(extras.values(), extras.keys(), strict=True):
+        table.columns.setdefault(name, column_letters(letter))
+    table.missing_columns = [c for c in model.ACTION_COLUMN_NAMES if c not in mapping.values()]
+
+    for row_index in range(header_index + 1, len(rows)):
+        row = rows[row_index]
+        if all(_blank(value) for value in row):
+            continue
+        record: dict[str, object] = {}
+        for index, name in mapping.items():
+            record[name] = _honest_value(name, row[index] if index < len(row) else None)
+        for index, name in extras.items():
+            record[name] = _honest_value(None, row[index] if index < len(row) else None)
+        if all(value is None for value in record.values()):
+            continue  # only stray text beside the table, outside any known column
+        table.records.append(record)
+        table.source_rows.append(row_index + 1)
+    return table
+
+
+def _read_rows(workbook, sheet: str, errors_by_sheet: dict, path: Path) -> list[list[object]]:
+    try:
+        return _sheet_rows(workbook, sheet, errors_by_sheet.get(sheet.strip().lower(), {}))
+    except Exception as error:  # damaged sheet XML surfaces as calamine's own errors
+        raise _refuse(path, f"sheet '{sheet}' could not be read ({error})") from None
+
+
+def _read_plan_values(rows: list[list[object]], table: PlanTable) -> None:
+    for row_index, row in enumerate(rows):
+        cells = [(i, v) for i, v in enumerate(row) if not _blank(v)]
+        if not cells:
+            continue
+        label_index, label = cells[0]
+        name = model.canonical_plan_label(label) if isinstance(label, str) else None
+        if name is None or name in table.plan:
+            continue
+        value = row[label_index + 1] if label_index + 1 < len(row) else None
+        value = _honest_value(None, value)
+        if isinstance(value, dt.datetime) and value.time() == dt.time():
+            value = value.date()
+        table.plan[name] = value
+        table.plan_cells[name] = f"{column_letters(label_index + 1)}{row_index + 1}"

@@ -1,0 +1,266 @@
+"""The standard plan workbook (template version 1), written with xlsxwriter.
+
+``write_plan`` writes the workbook staff fill in: the ``Plan`` sheet, the
+``Actions`` sheet with dropdowns, date and email validation, live RAG colouring
+and print setup, the ``Guidance`` sheet, and the hidden ``Lists`` sheet the
+dropdowns read. ``xltools new`` writes it empty; ``xltools import`` and the
+examples write it with actions already in. The file is written to a temporary
+name and moved into place, and the same input gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from xltools import model, styles
+from xltools.cells import column_letters
+from xltools.fileio import atomic_path
+from xltools.xlsx import new_workbook, write_value
+
+DEFAULT_ROWS = 500  # rows prepared with dropdowns, validation and colouring
+EARLIEST_DATE = dt.date(2000, 1, 1)
+LATEST_DATE = dt.date(2100, 12, 31)
+
+
+def write_plan(
+    path: str | Path,
+    plan: Mapping[str, object] | None = None,
+    actions: Sequence[Mapping[str, object]] = (),
+    extra_columns: Sequence[str] = (),
+    prepared_rows: int = DEFAULT_ROWS,
+) -> Path:
+    """Write a standard plan workbook to ``path`` and return it.
+
+    ``plan`` maps Plan labels (``model.PLAN_LABELS``) to values; ``actions`` are
+    mappings from Actions column names (and ``extra_columns``) to values.
+    """
+    path = Path(path)
+    plan = dict(plan or {})
+    plan[model.TEMPLATE_VERSION_LABEL] = model.TEMPLATE_VERSION
+    with atomic_path(path) as temporary:
+        workbook = new_workbook(
+            temporary, title=str(plan.get(model.PLAN_TITLE) or "Improvement action plan")
+        )
+        formats = _formats(workbook)
+        _write_plan_sheet(workbook, formats, plan)
+        _write_actions_sheet(
+            workbook, formats, actions, list(extra_columns), max(prepared_rows, len(actions))
+        )
+        _write_guidance_sheet(workbook, formats)
+        _write_lists_sheet(workbook, formats)
+        workbook.get_worksheet_by_name(model.ACTIONS_SHEET).activate()
+        workbook.close()
+    return path
+
+
+def _formats(workbook) -> dict:
+    formats = {
+        "header": workbook.add_format(
+            {
+                "bold": True,
+                "font_color": styles.HEADER_FONT,
+                "bg_color": styles.HEADER_FILL,
+                "text_wrap": True,
+                "valign": "top",
+                "border": 1,
+            }
+        ),
+        "label": workbook.add_format({"bold": True, "valign": "top"}),
+        "wrap": workbook.add_format({"text_wrap": True, "valign": "top"}),
+        "date": workbook.add_format({"num_format": styles.DATE_FORMAT, "valign": "top"}),
+        "title": workbook.add_format({"bold": True, "font_size": 14}),
+        "heading": workbook.add_format({"bold": True, "font_size": 12}),
+    }
+    for rag, (fill, font) in model.RAG_COLOURS.items():
+        formats[rag] = workbook.add_format({"bg_color": fill, "font_color": font})
+    return formats
+
+
+def _write_plan_sheet(workbook, formats: dict, plan: Mapping[str, object]) -> None:
+    sheet = workbook.add_worksheet(model.PLAN_SHEET)
+    sheet.set_column(0, 0, 20, formats["label"])
+    sheet.set_column(1, 1, 60, formats["wrap"])
+    for row, label in enumerate(model.PLAN_LABELS):
+        sheet.write_string(row, 0, label, formats["label"])
+        write_value(sheet, row, 1, plan.get(label), formats["date"], formats["wrap"])
+    sheet.data_validation(
+        model.PLAN_LABELS.index(model.REPORTING_DATE),
+        1,
+        model.PLAN_LABELS.index(model.REPORTING_DATE),
+        1,
+        _date_validation(model.REPORTING_DATE),
+    )
+
+
+def _date_validation(name: str) -> dict:
+    return {
+        "validate": "date",
+        "criteria": "between",
+        "minimum": EARLIEST_DATE,
+        "maximum": LATEST_DATE,
+        "input_title": name[:32],
+        "input_message": "Enter a date such as 31/03/2004.",
+        "error_title": "Not a date",
+        "error_message": f"{name} must be a date between 2000 and 2100, such as 31/03/2004. "
+        "Write anything else in Timescale.",
+    }
+
+
+def _write_actions_sheet(
+    workbook, formats: dict, actions: Sequence[Mapping[str, object]], extra_columns, rows: int
+) -> None:
+    sheet = workbook.add_worksheet(model.ACTIONS_SHEET)
+    headers = [*model.ACTION_COLUMN_NAMES, *extra_columns]
+    letters = {name: column_letters(i) for i, name in enumerate(headers)}
+    last_row = rows  # 0-based index of the last prepared row (row 1 is the header)
+
+    for index, name in enumerate(headers):
+        column = model.COLUMNS_BY_NAME.get(name)
+        width = column.width if column else 24
+        cell_format = formats["date"] if name in model.DATE_COLUMNS else formats["wrap"]
+        sheet.set_column(index, index, width, cell_format)
+        sheet.write_string(0, index, name, formats["header"])
+
+    for row, action in enumerate(actions, start=1):
+        for index, name in enumerate(headers):
+            value = action.get(name)
+            cell_format = formats["date"] if name in model.DATE_COLUMNS else formats["wrap"]
+            write_value(sheet, row, index, value, formats["date"], cell_format)
+
+    sheet.freeze_panes(1, 0)
+    sheet.autofilter(0, 0, last_row, len(headers) - 1)
+    _add_validations(sheet, letters, headers, last_row)
+    _add_colour_rules(sheet, formats, letters, last_row)
+
+    sheet.set_landscape()
+    sheet.set_paper(9)  # A4
+    sheet.fit_to_pages(1, 0)
+    sheet.repeat_rows(0)
+    sheet.set_footer("&LImprovement action plan&RPage &P of &N")
+    sheet.set_margins(left=0.4, right=0.4, top=0.5, bottom=0.6)
+
+
+def _add_validations(sheet, letters: dict, headers: list[str], last_row: int) -> None:
+    def column(name: str) -> int:
+        return headers.index(name)
+
+    lists = {model.STATUS: ("A", len(model.STATUSES)), model.GRADE: ("B", len(model.GRADES))}
+    for name, (list_column, count) in lists.items():
+        choices = model.STATUSES if name == model.STATUS else model.GRADES
+        sheet.data_validation(
+            1,
+            column(name),
+            last_row,
+            column(name),
+            {
+                "validate": "list",
+                "source": f"={model.LISTS_SHEET}!${list_column}$2:${list_column}${count + 1}",
+                "input_title": name,
+                "input_message": "Choose from the list: " + ", ".join(choices) + ".",
+                "error_title": f"Not a {name.lower()}",
+                "error_message": f"{name} must be one of: " + ", ".join(choices) + ".",
+            },
+        )
+    for name in model.DATE_COLUMNS:
+        sheet.data_validation(1, column(name), last_row, column(name), _date_validation(name))
+    email = letters[model.LEAD_EMAIL]
+    sheet.data_validation(
+        1,
+        column(model.LEAD_EMAIL),
+        last_row,
+        column(model.LEAD_EMAIL),
+        {
+            "validate": "custom",
+            "value": f'=ISNUMBER(SEARCH("@",{email}2))',
+            "input_title": "Lead email",
+            "input_message": "The lead officer's email address, e.g. a.officer@council.gov.uk.",
+            "error_title": "Not an email address",
+            "error_message": "An email address must contain @.",
+        },
+    )
+
+
+def _add_colour_rules(sheet, formats: dict, letters: dict, last_row: int) -> None:
+    for rule in styles.applicable_rules(set(letters)):
+        target = letters[rule.target]
+        sheet.conditional_format(
+            f"{target}2:{target}{last_row + 1}",
+            {
+                "type": "formula",
+                "criteria": "=" + rule.render(letters, 2),
+                "format": formats[rule.rag],
+                "stop_if_true": True,
+            },
+        )
+
+
+def _write_guidance_sheet(workbook, formats: dict) -> None:
+    sheet = workbook.add_worksheet(model.GUIDANCE_SHEET)
+    sheet.set_column(0, 0, 24, formats["label"])
+    sheet.set_column(1, 1, 90, formats["wrap"])
+    sheet.set_column(2, 2, 12, formats["wrap"])
+    row = 0
+    sheet.write_string(row, 0, "How to fill in this action plan", formats["title"])
+    row += 2
+    intro = (
+        "Fill in the Plan sheet once. On the Actions sheet, write one action per row, "
+        "under the headings in row 1. You may add your own columns to the right, insert "
+        "rows, sort and filter; keep the headings as they are. Colours update themselves "
+        "as you type: do not colour cells by hand."
+    )
+    sheet.write_string(row, 0, "Before you start", formats["heading"])
+    sheet.write_string(row, 1, intro, formats["wrap"])
+    row += 2
+    sheet.write_string(row, 0, "Column", formats["header"])
+    sheet.write_string(row, 1, "What to enter", formats["header"])
+    sheet.write_string(row, 2, "Required?", formats["header"])
+    for column in model.ACTION_COLUMNS:
+        row += 1
+        sheet.write_string(row, 0, column.name, formats["label"])
+        sheet.write_string(row, 1, column.guidance, formats["wrap"])
+        sheet.write_string(row, 2, "Yes" if column.required else "No", formats["wrap"])
+    row += 2
+    sheet.write_string(row, 0, "Status", formats["header"])
+    sheet.write_string(row, 1, "What it means", formats["header"])
+    for status in model.STATUSES:
+        row += 1
+        rag = model.STATUS_RAG[status]
+        sheet.write_string(row, 0, status, formats[rag] if rag else formats["label"])
+        sheet.write_string(row, 1, model.STATUS_GUIDANCE[status], formats["wrap"])
+    row += 1
+    sheet.write_string(row, 0, "Overdue", formats[model.RED])
+    sheet.write_string(
+        row,
+        1,
+        "An action whose due date has passed and that is not Complete or Withdrawn shows red, "
+        "whatever its status. Bring the due date up to date or change the status.",
+        formats["wrap"],
+    )
+    row += 2
+    sheet.write_string(row, 0, "Audit grade", formats["header"])
+    sheet.write_string(row, 1, "What it means", formats["header"])
+    for grade in model.GRADES:
+        row += 1
+        sheet.write_string(row, 0, grade, formats[model.GRADE_RAG[grade]])
+        sheet.write_string(row, 1, model.GRADE_GUIDANCE[grade], formats["wrap"])
+    row += 1
+    sheet.write_string(
+        row,
+        1,
+        "A grade that contradicts the status (for example A beside Off track, or D on an "
+        "action that is not Withdrawn) is reported as a warning when the plan is checked.",
+        formats["wrap"],
+    )
+
+
+def _write_lists_sheet(workbook, formats: dict) -> None:
+    sheet = workbook.add_worksheet(model.LISTS_SHEET)
+    sheet.write_string(0, 0, model.STATUS, formats["label"])
+    sheet.write_string(0, 1, model.GRADE, formats["label"])
+    for row, status in enumerate(model.STATUSES, start=1):
+        sheet.write_string(row, 0, status)
+    for row, grade in enumerate(model.GRADES, start=1):
+        sheet.write_string(row, 1, grade)
+    sheet.hide()
