@@ -9,7 +9,9 @@ from hypothesis import strategies as st
 
 from xltools import model
 
-statuses = st.one_of(st.sampled_from(model.STATUSES), st.text(max_size=12), st.none(), st.integers())
+statuses = st.one_of(
+    st.sampled_from(model.STATUSES), st.text(max_size=12), st.none(), st.integers()
+)
 grades = st.one_of(st.sampled_from(model.GRADES), st.text(max_size=3), st.none(), st.floats())
 dates = st.dates(min_value=dt.date(1990, 1, 1), max_value=dt.date(2110, 12, 31))
 due_dates = st.one_of(dates, st.none(), st.text(max_size=15), st.floats(), st.datetimes())
@@ -26,10 +28,20 @@ def test_columns_and_labels_are_the_designed_ones():
         "Reporting date", "Template version",
     )  # fmt: skip
     assert model.REQUIRED_COLUMNS == (
-        "Ref", "Area for improvement", "Action", "Lead officer", "Due date", "Status"
+        "Ref",
+        "Area for improvement",
+        "Action",
+        "Lead officer",
+        "Due date",
+        "Status",
     )
     assert model.STATUSES == (
-        "Not started", "On track", "At risk", "Off track", "Complete", "Withdrawn"
+        "Not started",
+        "On track",
+        "At risk",
+        "Off track",
+        "Complete",
+        "Withdrawn",
     )
 
 

@@ -8,8 +8,8 @@ import zipfile
 import openpyxl
 import pytest
 from click.testing import CliRunner
-
 from conftest import PLAN, REPO, action
+
 from xltools import model, styles
 from xltools.cli import cli, main  # noqa: F401
 from xltools.template import write_plan
@@ -47,9 +47,10 @@ def test_actions_header_frozen_filtered_and_printable(plan_path):
     assert sheet.sheet_properties.pageSetUpPr.fitToPage
     assert "&P" in sheet.oddFooter.right.text
     assert sheet.column_dimensions["C"].width > 40  # Action is wide
-    assert sheet["F2"].number_format == "dd/mm/yyyy"
-    assert sheet["N2"].number_format == "dd/mm/yyyy"
-    assert sheet["C2"].alignment.wrap_text
+    # Formats sit on the columns, so rows staff add later get them too.
+    assert sheet.column_dimensions["F"].number_format == "dd/mm/yyyy"
+    assert sheet.column_dimensions["N"].number_format == "dd/mm/yyyy"
+    assert sheet.column_dimensions["C"].alignment.wrap_text
 
 
 def test_dropdowns_read_the_hidden_lists_sheet(plan_path):
@@ -78,9 +79,7 @@ def test_colour_rules_are_live_formulas(plan_path):
     for formatting in sheet.conditional_formatting:
         for rule in formatting.rules:
             rules.setdefault(str(formatting.sqref), []).append((rule.priority, rule.formula[0]))
-    overdue = (
-        'AND(ISNUMBER($F2),$F2<TODAY(),TRIM($L2)<>"Complete",TRIM($L2)<>"Withdrawn")'
-    )
+    overdue = 'AND(ISNUMBER($F2),$F2<TODAY(),TRIM($L2)<>"Complete",TRIM($L2)<>"Withdrawn")'
     assert rules["F2:F501"] == [(1, overdue)]
     status_rules = [formula for _, formula in sorted(rules["L2:L501"])]
     assert status_rules == [

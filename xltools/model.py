@@ -116,8 +116,12 @@ ACTION_COLUMNS: Final[tuple[Column, ...]] = (
         30,
         "The outcome, target or performance measure that shows the action worked.",
     ),
-    Column(PROGRESS, "text", False, 40, "What has happened so far. Update it every reporting period."),
-    Column(EVIDENCE, "text", False, 30, "What an auditor can be shown: documents, minutes, figures."),
+    Column(
+        PROGRESS, "text", False, 40, "What has happened so far. Update it every reporting period."
+    ),
+    Column(
+        EVIDENCE, "text", False, 30, "What an auditor can be shown: documents, minutes, figures."
+    ),
     Column(STATUS, "status", True, 13, "Choose from the list: see the statuses below."),
     Column(GRADE, "grade", False, 8, "Audit grade A to D, where the plan is audited: see below."),
     Column(LAST_UPDATED, "date", False, 13, "The date this row was last brought up to date."),
@@ -217,9 +221,7 @@ def is_overdue(status: object, due_date: object, reporting_date: dt.date) -> boo
     return _clean_status(status) not in CLOSED_STATUSES and due_date < reporting_date
 
 
-def derive_rag(
-    status: object, grade: object, due_date: object, reporting_date: dt.date
-) -> Rag:
+def derive_rag(status: object, grade: object, due_date: object, reporting_date: dt.date) -> Rag:
     """Derive the RAG label of an action.
 
     Overdue is red whatever the status. Otherwise the status decides; where the

@@ -226,24 +226,22 @@ def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limits: Limits
 def _sheet_parts(archive: zipfile.ZipFile, read) -> dict[str, str]:
     """Map sheet names to their XML members via workbook.xml and its relationships."""
     workbook_xml = read("xl/workbook.xml")
-    rels_xml = read("xl/_rels/workbook.xml.rels") if _has(archive, "xl/_rels/workbook.xml.rels") else b""
+    rels_xml = (
+        read("xl/_rels/workbook.xml.rels") if _has(archive, "xl/_rels/workbook.xml.rels") else b""
+    )
     targets: dict[str, str] = {}
     for match in re.finditer(rb"<(?:\w+:)?Relationship\b([^>]*)/?>", rels_xml):
         attributes = dict(_ATTRIBUTE.findall(match.group(1)))
         rel_id = attributes.get(b"Id", b"").decode()
         target = attributes.get(b"Target", b"").decode()
-        if target.startswith("/"):
-            member = target.lstrip("/")
-        else:
-            member = str(PurePosixPath("xl") / target)
-        targets[rel_id] = member
+        # Targets are relative to xl/ unless absolute within the package.
+        absolute = target.startswith("/")
+        targets[rel_id] = target.lstrip("/") if absolute else str(PurePosixPath("xl") / target)
     parts: dict[str, str] = {}
     for match in _SHEET_ENTRY.finditer(workbook_xml):
         attributes = dict(_ATTRIBUTE.findall(match.group(1)))
         name = _xml_unescape(attributes.get(b"name", b"").decode("utf-8", "replace"))
-        rel_id = next(
-            (v.decode() for k, v in attributes.items() if k.endswith(b":id")), ""
-        )
+        rel_id = next((v.decode() for k, v in attributes.items() if k.endswith(b":id")), "")
         if rel_id in targets:
             parts[name] = targets[rel_id]
     return parts
@@ -326,7 +324,8 @@ def inspect_workbook(
             if "xl/workbook.bin" in names:
                 raise _refuse(
                     path,
-                    "this is an Excel Binary Workbook (.xlsb): save it as an Excel Workbook (.xlsx)",
+                    "this is an Excel Binary Workbook (.xlsb): save it as an Excel Workbook "
+                    "(.xlsx)",
                 )
             raise _refuse(path, "this zip file is not an Excel workbook (no xl/workbook.xml)")
         total = 0
@@ -351,7 +350,8 @@ def inspect_workbook(
                 raise _refuse(
                     path,
                     f"part {info.filename} is compressed more than "
-                    f"{limits.max_compression_ratio:.0f}:1 (a zip bomb?): the workbook was not read",
+                    f"{limits.max_compression_ratio:.0f}:1 (a zip bomb?): the workbook was not "
+                    "read",
                 )
         if total > limits.max_total_bytes:
             raise _refuse(
@@ -389,11 +389,15 @@ def inspect_workbook(
                     if not lowered.startswith("xl/worksheets/"):
                         contents.pop(info.filename, None)
             sheet_parts = _sheet_parts(archive, read)
-            scan = sheet_parts if sheets_to_scan is None else {
-                name: member
-                for name, member in sheet_parts.items()
-                if name.strip().lower() in {s.lower() for s in sheets_to_scan}
-            }
+            scan = (
+                sheet_parts
+                if sheets_to_scan is None
+                else {
+                    name: member
+                    for name, member in sheet_parts.items()
+                    if name.strip().lower() in {s.lower() for s in sheets_to_scan}
+                }
+            )
             errors: dict[str, dict[tuple[int, int], str]] = {}
             for name, member in scan.items():
                 if not _has(archive, member):

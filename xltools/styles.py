@@ -22,7 +22,7 @@ from xltools import model
 
 # Formula text for "this row is overdue", shared by the Due date and Status rules.
 _OVERDUE = (
-    'AND(ISNUMBER([Due date]),[Due date]<TODAY(),'
+    "AND(ISNUMBER([Due date]),[Due date]<TODAY(),"
     'TRIM([Status])<>"Complete",TRIM([Status])<>"Withdrawn")'
 )
 

@@ -47,9 +47,7 @@ def write_value(worksheet, row: int, column: int, value: object, date_format, ce
         worksheet.write_datetime(row, column, value, date_format)
         return None
     if isinstance(value, dt.date):
-        worksheet.write_datetime(
-            row, column, dt.datetime.combine(value, dt.time()), date_format
-        )
+        worksheet.write_datetime(row, column, dt.datetime.combine(value, dt.time()), date_format)
         return None
     if isinstance(value, bool):
         worksheet.write_boolean(row, column, value, cell_format)

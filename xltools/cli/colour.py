@@ -9,7 +9,9 @@ from xltools.cli import cli
 
 @cli.command("colour")
 @click.argument("source", type=click.Path(dir_okay=False))
-@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the coloured copy here.")
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False), help="Write the coloured copy here."
+)
 @click.option("--in-place", is_flag=True, help="Change SOURCE itself (a backup copy is kept).")
 @click.option("--force", is_flag=True, help="Colour even if parts openpyxl cannot keep are lost.")
 def colour(source, output, in_place, force):
