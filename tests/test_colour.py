@@ -41,12 +41,30 @@ def staff_workbook(tmp_path):
     sheet = book.active
     sheet.title = "Actions"
     sheet["A1"] = "Community care improvement plan"
-    headers = ["Status", "Ref", "Action", "Directorate", "Lead officer", "Due date", "Grade",
-               "Area for improvement"]  # fmt: skip
+    headers = [
+        "Status",
+        "Ref",
+        "Action",
+        "Directorate",
+        "Lead officer",
+        "Due date",
+        "Grade",
+        "Area for improvement",
+    ]
     sheet.append([])
     sheet.append(headers)
-    sheet.append(["On track", "1", "Roll out workshops", "Adults", "S Greer",
-                  dt.datetime(2003, 10, 31), "B", "Best Value"])  # fmt: skip
+    sheet.append(
+        [
+            "On track",
+            "1",
+            "Roll out workshops",
+            "Adults",
+            "S Greer",
+            dt.datetime(2003, 10, 31),
+            "B",
+            "Best Value",
+        ]
+    )
     sheet.append(["Complete", "2", "Newsletter", "Adults", "S Greer", None, "A", "Best Value"])
     own = DataValidation(type="list", formula1='"Adults,Children"', allow_blank=True)
     sheet.add_data_validation(own)

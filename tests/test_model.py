@@ -19,14 +19,31 @@ due_dates = st.one_of(dates, st.none(), st.text(max_size=15), st.floats(), st.da
 
 def test_columns_and_labels_are_the_designed_ones():
     assert model.ACTION_COLUMN_NAMES == (
-        "Ref", "Area for improvement", "Action", "Lead officer", "Lead email", "Due date",
-        "Timescale", "Resources", "Expected outcome", "Progress update", "Evidence", "Status",
-        "Grade", "Last updated",
-    )  # fmt: skip
+        "Ref",
+        "Area for improvement",
+        "Action",
+        "Lead officer",
+        "Lead email",
+        "Due date",
+        "Timescale",
+        "Resources",
+        "Expected outcome",
+        "Progress update",
+        "Evidence",
+        "Status",
+        "Grade",
+        "Last updated",
+    )
     assert model.PLAN_LABELS == (
-        "Organisation", "Service", "Plan title", "Plan source", "Plan owner", "Owner email",
-        "Reporting date", "Template version",
-    )  # fmt: skip
+        "Organisation",
+        "Service",
+        "Plan title",
+        "Plan source",
+        "Plan owner",
+        "Owner email",
+        "Reporting date",
+        "Template version",
+    )
     assert model.REQUIRED_COLUMNS == (
         "Ref",
         "Area for improvement",

@@ -1,0 +1,228 @@
+"""Untrusted workbooks: each is refused with one line naming the file and the reason."""
+
+from __future__ import annotations
+
+import zipfile
+
+import openpyxl
+import pytest
+import xlsxwriter
+from click.testing import CliRunner
+from conftest import PLAN, action
+
+from xltools.cli import cli
+from xltools.errors import UnreadableWorkbook
+from xltools.read import Limits, read_plan
+from xltools.template import write_plan
+from xltools.validate import validate
+
+
+@pytest.fixture
+def good(tmp_path):
+    return write_plan(tmp_path / "good.xlsx", PLAN, [action("1"), action("2")])
+
+
+def rewrite(source, target, change):
+    """Copy a zip, letting change(name, data) return new data (or None to drop the member)."""
+    with zipfile.ZipFile(source) as old, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as new:
+        for info in old.infolist():
+            data = change(info.filename, old.read(info.filename))
+            if data is not None:
+                new.writestr(info.filename, data)
+    return target
+
+
+def zip_bomb(good, tmp_path):
+    def change(name, data):
+        if name == "xl/worksheets/sheet2.xml":
+            padding = b" " * (20 * 1024 * 1024)
+            return data.replace(b"<sheetData>", b"<sheetData>" + padding)
+        return data
+
+    return rewrite(good, tmp_path / "bomb.xlsx", change)
+
+
+def doctype(good, tmp_path):
+    def change(name, data):
+        if name == "xl/workbook.xml":
+            return data.replace(
+                b"?>", b'?><!DOCTYPE x [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;">]>', 1
+            )
+        return data
+
+    return rewrite(good, tmp_path / "entity.xlsx", change)
+
+
+def far_cell(good, tmp_path):
+    path = tmp_path / "stray.xlsx"
+    book = xlsxwriter.Workbook(path)
+    sheet = book.add_worksheet("Actions")
+    for column, name in enumerate(["Ref", "Action", "Lead officer", "Status"]):
+        sheet.write(0, column, name)
+    sheet.write("XFD1048576", "oops")
+    book.close()
+    return path
+
+
+def duplicate_member(good, tmp_path):
+    path = tmp_path / "dupe.xlsx"
+    with zipfile.ZipFile(good) as old, zipfile.ZipFile(path, "w") as new:
+        for info in old.infolist():
+            new.writestr(info.filename, old.read(info.filename))
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            new.writestr("xl/workbook.xml", old.read("xl/workbook.xml"))
+    return path
+
+
+def bzip2(good, tmp_path):
+    path = tmp_path / "bzip2.xlsx"
+    with zipfile.ZipFile(good) as old, zipfile.ZipFile(path, "w", zipfile.ZIP_BZIP2) as new:
+        for info in old.infolist():
+            new.writestr(info.filename, old.read(info.filename))
+    return path
+
+
+def encrypted(good, tmp_path):
+    path = tmp_path / "locked.xlsx"
+    body = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 500
+    path.write_bytes(body + "EncryptedPackage".encode("utf-16-le") + b"\x00" * 500)
+    return path
+
+
+def old_xls(good, tmp_path):
+    path = tmp_path / "old.xlsx"
+    body = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 500
+    path.write_bytes(body + "Workbook".encode("utf-16-le") + b"\x00" * 500)
+    return path
+
+
+def renamed_csv(good, tmp_path):
+    path = tmp_path / "export.xlsx"
+    path.write_text("Ref,Action,Lead officer\n1,Do it,Me\n")
+    return path
+
+
+def renamed_html(good, tmp_path):
+    path = tmp_path / "page.xlsx"
+    path.write_text("<html><body><table><tr><td>1</td></tr></table></body></html>")
+    return path
+
+
+def renamed_ods(good, tmp_path):
+    path = tmp_path / "calc.xlsx"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet")
+        archive.writestr("content.xml", "<office:document-content/>")
+    return path
+
+
+def truncated(good, tmp_path):
+    path = tmp_path / "truncated.xlsx"
+    path.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
+    return path
+
+
+def empty(good, tmp_path):
+    path = tmp_path / "empty.xlsx"
+    path.write_bytes(b"")
+    return path
+
+
+HOSTILE = [
+    (zip_bomb, "compressed more than 100:1"),
+    (doctype, "contains a DOCTYPE declaration"),
+    (far_cell, "sheet 'Actions' has cells out to XFD1048576, far beyond any plan's table"),
+    (duplicate_member, "holds the part xl/workbook.xml twice"),
+    (bzip2, "unsupported compression method"),
+    (encrypted, "password-protected (encrypted)"),
+    (old_xls, "old-style Excel 97-2003 (.xls) workbook"),
+    (renamed_csv, "CSV or text file renamed to .xlsx"),
+    (renamed_html, "web page (HTML) renamed to .xlsx"),
+    (renamed_ods, "OpenDocument spreadsheet (.ods) renamed to .xlsx"),
+    (truncated, "damaged or incomplete"),
+    (empty, "the file is empty (0 bytes)"),
+]
+
+
+@pytest.mark.parametrize(("make", "reason"), HOSTILE, ids=[m.__name__ for m, _ in HOSTILE])
+def test_hostile_file_is_refused_with_a_reason(good, tmp_path, make, reason):
+    path = make(good, tmp_path)
+    with pytest.raises(UnreadableWorkbook) as caught:
+        read_plan(path)
+    assert reason in str(caught.value)
+    assert str(caught.value).startswith(str(path))
+    result = CliRunner().invoke(cli, ["validate", str(path)])
+    assert result.exit_code == 2
+    assert result.output.splitlines() == [f"{path}: could not be read: {caught.value.message}"]
+
+
+def test_one_bad_file_does_not_stop_the_others(good, tmp_path):
+    truncated(good, tmp_path)
+    report = validate([tmp_path])
+    statuses = {f.path.name: f.status for f in report.files}
+    assert statuses == {"good.xlsx": "valid", "truncated.xlsx": "unreadable"}
+    assert report.exit_status == 2
+
+
+def test_limits_are_settings(good, tmp_path):
+    with pytest.raises(UnreadableWorkbook, match="over the limit of 1,000"):
+        read_plan(good, Limits(max_part_bytes=1_000))
+    with pytest.raises(UnreadableWorkbook, match="the limit is 10"):
+        read_plan(good, Limits(max_sheet_cells=10))
+
+
+def test_a_lock_file_named_directly_is_skipped(tmp_path):
+    lock = tmp_path / "~$plan.xlsx"
+    lock.write_bytes(b"\x00" * 165)
+    result = CliRunner().invoke(cli, ["validate", str(tmp_path), str(lock)])
+    assert f"{lock}: skipped (Office lock file (the workbook is open))" in result.output
+
+
+def test_traceback_only_with_debug(tmp_path):
+    path = empty(None, tmp_path)
+    result = CliRunner().invoke(cli, ["colour", str(path), "-o", str(tmp_path / "o.xlsx")])
+    assert (result.exit_code, len(result.output.splitlines())) == (2, 1)
+    result = CliRunner().invoke(
+        cli, ["--debug", "colour", str(path), "-o", str(tmp_path / "o.xlsx")]
+    )
+    assert isinstance(result.exception, UnreadableWorkbook)
+
+
+def test_verify_catches_a_value_change_and_ignores_a_colour_change(good, tmp_path):
+    out = tmp_path / "checked"
+    assert CliRunner().invoke(cli, ["validate", str(good), "--annotate", str(out)]).exit_code == 0
+    certified = out / "good.xlsx"
+    result = CliRunner().invoke(cli, ["verify", str(certified)])
+    assert result.exit_code == 0
+    assert result.output.startswith(f"{certified}: unchanged since validation on ")
+
+    book = openpyxl.load_workbook(certified)
+    book["Actions"]["C3"].fill = openpyxl.styles.PatternFill("solid", start_color="FF00FF00")
+    book["Actions"]["C3"].font = openpyxl.styles.Font(bold=True)
+    book.save(certified)
+    assert CliRunner().invoke(cli, ["verify", str(certified)]).exit_code == 0
+
+    book["Actions"]["J3"] = "Workshops held in October"
+    book.save(certified)
+    result = CliRunner().invoke(cli, ["verify", str(certified)])
+    assert result.exit_code == 1
+    assert result.output.splitlines()[1] == "  Ref 2 (row 3): J3 (Progress update)"
+
+    result = CliRunner().invoke(cli, ["verify", str(good)])
+    assert result.exit_code == 2
+    assert "no validation certificate" in result.output
+
+
+def test_certificate_contents(good, tmp_path):
+    CliRunner().invoke(cli, ["validate", str(good), "--annotate", str(tmp_path / "c")])
+    sheet = openpyxl.load_workbook(tmp_path / "c" / "good.xlsx")["Validation"]
+    labels = {row[0].value: row[1].value for row in sheet.iter_rows() if row[0].value}
+    assert labels["Result"] == "valid: no errors, 0 warning(s)"
+    assert labels["Rule pack"] == "default"
+    assert len(labels["Rule pack SHA-256"]) == 64 and len(labels["Values SHA-256"]) == 64
+    assert labels["Reporting date"] == "2003-11-24"
+    assert labels["xltools version"] == __import__("xltools").__version__
+    assert "Checks run" in labels and "Row fingerprints" in labels

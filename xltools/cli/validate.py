@@ -1,0 +1,71 @@
+"""``xltools validate``: check plan workbooks against a rule pack."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from xltools.cli import cli, json_option, reporting_date_option, rules_option
+
+
+def format_finding(finding) -> str:
+    ref = f"Ref {finding.ref}" if finding.ref else ""
+    parts = [finding.location(), finding.column, ref, f"{finding.severity}: {finding.message}"]
+    return "  ".join(part for part in parts if part)
+
+
+@cli.command("validate")
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@rules_option
+@reporting_date_option("Check dates against this date, YYYY-MM-DD (default: each plan's own).")
+@json_option
+@click.option(
+    "--annotate",
+    "annotate_dir",
+    type=click.Path(file_okay=False),
+    help="Write an annotated copy of each workbook into this folder (originals untouched).",
+)
+@click.pass_context
+def validate(ctx, paths, rules, reporting_date, as_json, annotate_dir):
+    """Check plan workbooks (files or folders) against a rule pack.
+
+    Exit status: 0 no errors (warnings allowed), 1 errors found, 2 a file
+    could not be read or the command could not run.
+
+    \b
+    Examples:
+      xltools validate returned/
+      xltools validate plan.xlsx --rules audit --annotate checked/
+      xltools validate returned/ --json > findings.json
+    """
+    from xltools.annotate import annotate
+    from xltools.rules import load_pack
+    from xltools.validate import validate as run_validation
+
+    pack = load_pack(rules)
+    report = run_validation(paths, pack, reporting_date)
+    if annotate_dir:
+        for file_report in report.files:
+            if file_report.status != "unreadable":
+                annotate(file_report, annotate_dir, pack)
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        for path, reason in report.skipped:
+            click.echo(f"{path}: skipped ({reason})")
+        for file_report in report.files:
+            for finding in file_report.findings:
+                if file_report.status == "unreadable":
+                    click.echo(f"{file_report.path}: could not be read: {finding.message}")
+                else:
+                    click.echo(f"{file_report.path}  {format_finding(finding)}")
+            if file_report.status != "unreadable":
+                click.echo(
+                    f"{file_report.path}: {file_report.status}, {len(file_report.errors)} "
+                    f"error(s), {len(file_report.warnings)} warning(s), "
+                    f"{len(file_report.checks)} checks run"
+                )
+        if annotate_dir:
+            click.echo(f"annotated copies written to {annotate_dir}")
+    ctx.exit(report.exit_status)

@@ -1,0 +1,503 @@
+"""Rule packs and the engine that runs them with pandera.
+
+A rule pack (``rules/default.yaml``, ``rules/audit.yaml`` or a user's file) is
+data: a list of checks, each naming a registered check, the column(s) it looks
+at, its parameters, a severity and the message staff see. The checks themselves
+are registered here by name with ``pandera.extensions.register_check_method``,
+so a pack never holds code, and the engine is separate from the rules.
+
+The engine puts every plan being validated into one DataFrame (one row per
+action, with the plan it came from, its reporting date and its source row),
+builds two pandera schemas from the pack (one for Actions rows, one for the Plan
+sheets, one row per plan) and validates them lazily: all failures in one pass
+over all plans. Each failure becomes a :class:`~xltools.findings.Finding` that
+points at the cell staff must fix; every check run is reported with its pass and
+fail counts.
+
+Message templates may use ``{column}``, ``{value}``, ``{ref}``, ``{label}`` and
+``{hint}`` (for date checks: what to type instead).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from xltools import model
+from xltools.errors import RulePackError
+from xltools.findings import ERROR, WARNING, CheckRun, FileReport, Finding
+
+PLAN_COLUMN = "_plan"
+REPORTING_COLUMN = "_reporting_date"
+MISSING_COLUMN = "_missing_columns"
+EMAIL = re.compile(r"^[^@\s<>()\[\],;:\"]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
+
+
+# --------------------------------------------------------------------------
+# The checks, registered by name. Each takes the whole frame and returns a
+# boolean Series: True where the row passes.
+# --------------------------------------------------------------------------
+def _text(series):
+    return series.map(lambda v: v.strip() if isinstance(v, str) else v)
+
+
+def _blank(series):
+    return series.map(lambda v: v is None or v != v or (isinstance(v, str) and not v.strip()))
+
+
+def _is_date(series):
+    return series.map(lambda v: isinstance(v, dt.date))
+
+
+def _as_date(value):
+    return value.date() if isinstance(value, dt.datetime) else value
+
+
+_registered = False
+
+
+def register_checks() -> None:
+    """Register xltools' checks with pandera (once per process)."""
+    global _registered
+    if _registered:
+        return
+    from pandera import extensions
+
+    @extensions.register_check_method(statistics=["column"])
+    def not_blank(frame, *, column):
+        return ~_blank(frame[column])
+
+    @extensions.register_check_method(statistics=["column"])
+    def unique_in_plan(frame, *, column):
+        keys = _text(frame[column])
+        duplicated = frame.assign(_key=keys).duplicated([PLAN_COLUMN, "_key"], keep=False)
+        return ~(duplicated & ~_blank(frame[column]))
+
+    @extensions.register_check_method(statistics=["column", "values"])
+    def one_of(frame, *, column, values):
+        allowed = set(values)
+        return _blank(frame[column]) | _text(frame[column]).isin(allowed)
+
+    @extensions.register_check_method(statistics=["column"])
+    def is_date(frame, *, column):
+        return _blank(frame[column]) | _is_date(frame[column])
+
+    @extensions.register_check_method(statistics=["column"])
+    def no_error_value(frame, *, column):
+        from xltools.read import CellError
+
+        return ~frame[column].map(lambda v: isinstance(v, CellError))
+
+    @extensions.register_check_method(statistics=["column", "unless_status", "unless_ongoing"])
+    def required_unless(frame, *, column, unless_status, unless_ongoing):
+        excused = _text(frame[model.STATUS]).isin(set(unless_status))
+        if unless_ongoing:
+            excused |= frame[model.TIMESCALE].map(model.is_ongoing)
+        return ~_blank(frame[column]) | excused
+
+    @extensions.register_check_method(statistics=["column", "earliest", "latest"])
+    def date_between(frame, *, column, earliest, latest):
+        low, high = dt.date.fromisoformat(str(earliest)), dt.date.fromisoformat(str(latest))
+        return frame[column].map(lambda v: not isinstance(v, dt.date) or low <= _as_date(v) <= high)
+
+    @extensions.register_check_method(statistics=["column"])
+    def not_after_reporting_date(frame, *, column):
+        return frame.apply(
+            lambda row: (
+                not isinstance(row[column], dt.date)
+                or _as_date(row[column]) <= row[REPORTING_COLUMN]
+            ),
+            axis=1,
+        )
+
+    @extensions.register_check_method(statistics=["column", "days"])
+    def updated_within(frame, *, column, days):
+        return frame.apply(
+            lambda row: (
+                isinstance(row[column], dt.date)
+                and (row[REPORTING_COLUMN] - _as_date(row[column])).days <= days
+            ),
+            axis=1,
+        )
+
+    @extensions.register_check_method(statistics=["column"])
+    def email_address(frame, *, column):
+        return _blank(frame[column]) | _text(frame[column]).map(
+            lambda v: isinstance(v, str) and bool(EMAIL.match(v))
+        )
+
+    @extensions.register_check_method(statistics=["column"])
+    def grade_fits_status(frame, *, column):
+        return ~frame.apply(
+            lambda row: model.grade_contradicts_status(row[model.STATUS], row[model.GRADE]),
+            axis=1,
+        )
+
+    @extensions.register_check_method(statistics=["column"])
+    def not_overdue_on_track(frame, *, column):
+        return ~frame.apply(
+            lambda row: (
+                _text_value(row[model.STATUS]) == model.ON_TRACK
+                and model.is_overdue(row[model.STATUS], row[model.DUE_DATE], row[REPORTING_COLUMN])
+            ),
+            axis=1,
+        )
+
+    @extensions.register_check_method(statistics=["column", "when_column", "when_values"])
+    def required_when(frame, *, column, when_column, when_values):
+        applies = _text(frame[when_column]).isin(set(when_values))
+        return ~applies | ~_blank(frame[column])
+
+    # Checks on the Plan sheet frame: one row per plan.
+    @extensions.register_check_method(statistics=["column"])
+    def column_present(frame, *, column):
+        return ~frame[MISSING_COLUMN].map(lambda missing: column in missing)
+
+    @extensions.register_check_method(statistics=["column"])
+    def plan_value_present(frame, *, column):
+        return ~_blank(frame[column])
+
+    _registered = True
+
+
+def _text_value(value: object) -> object:
+    return value.strip() if isinstance(value, str) else value
+
+
+# --------------------------------------------------------------------------
+# Rule packs
+# --------------------------------------------------------------------------
+PLAN_CHECKS = {"column_present", "plan_value_present"}
+KNOWN_CHECKS = {
+    "not_blank",
+    "unique_in_plan",
+    "one_of",
+    "is_date",
+    "no_error_value",
+    "required_unless",
+    "date_between",
+    "not_after_reporting_date",
+    "updated_within",
+    "email_address",
+    "grade_fits_status",
+    "not_overdue_on_track",
+    "required_when",
+    *PLAN_CHECKS,
+}
+# Parameters a pack may name by vocabulary instead of listing values.
+VOCABULARIES = {"statuses": list(model.STATUSES), "grades": list(model.GRADES)}
+
+
+@dataclass(frozen=True)
+class CheckSpec:
+    """One check of a pack, for one column."""
+
+    code: str
+    check: str
+    column: str
+    severity: str
+    message: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def on_plan_sheet(self) -> bool:
+        return self.check in PLAN_CHECKS
+
+
+@dataclass(frozen=True)
+class RulePack:
+    name: str
+    description: str
+    checks: tuple[CheckSpec, ...]
+    sha256: str
+    source: str
+
+
+def _builtin_pack_text(name: str) -> str | None:
+    try:
+        return (resources.files("xltools.rulepacks") / f"{name}.yaml").read_text("utf-8")
+    except (FileNotFoundError, ModuleNotFoundError):
+        return None
+
+
+def load_pack(spec: str | Path = "default") -> RulePack:
+    """Load a built-in pack by name ('default', 'audit') or a pack file by path."""
+    text = _builtin_pack_text(str(spec)) if isinstance(spec, str) and "/" not in spec else None
+    source = f"built-in pack '{spec}'"
+    if text is None:
+        path = Path(spec)
+        if not path.is_file():
+            raise RulePackError(
+                "no such rule pack: use 'default', 'audit' or the path of a .yaml pack file",
+                path,
+            )
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            raise RulePackError(f"cannot read the rule pack ({error})", path) from None
+        source = str(path)
+    return parse_pack(text, source)
+
+
+def parse_pack(text: str, source: str = "rule pack", _seen: tuple[str, ...] = ()) -> RulePack:
+    """Parse a pack's YAML text, resolving ``extends``. Errors name the line."""
+    import yaml
+
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        problem = getattr(error, "problem", None) or str(error)
+        raise RulePackError(f"the rule pack is not valid YAML{where}: {problem}", source) from None
+    if not isinstance(data, dict) or not isinstance(data.get("checks"), list):
+        raise RulePackError("a rule pack needs a 'checks:' list", source)
+    name = str(data.get("name") or Path(source).stem)
+    checks: list[CheckSpec] = []
+    parent = data.get("extends")
+    if parent:
+        if parent in _seen:
+            raise RulePackError(f"rule packs extend each other in a loop ({parent})", source)
+        base_text = _builtin_pack_text(str(parent))
+        if base_text is None:
+            raise RulePackError(f"'extends: {parent}' names no built-in rule pack", source)
+        checks.extend(parse_pack(base_text, f"built-in pack '{parent}'", (*_seen, name)).checks)
+    lines = _entry_lines(text)
+    for index, entry in enumerate(data["checks"]):
+        checks.extend(_parse_entry(entry, source, lines[index] if index < len(lines) else None))
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return RulePack(name, str(data.get("description") or ""), tuple(checks), digest, source)
+
+
+def _entry_lines(text: str) -> list[int]:
+    """Line numbers (1-based) where each item of the checks list starts."""
+    import yaml
+
+    node = yaml.compose(text)
+    for key, value in getattr(node, "value", []):
+        if getattr(key, "value", None) == "checks" and isinstance(value, yaml.SequenceNode):
+            return [item.start_mark.line + 1 for item in value.value]
+    return []
+
+
+def _parse_entry(entry: object, source: str, line: int | None) -> list[CheckSpec]:
+    where = f" (check at line {line})" if line else ""
+
+    def fail(problem: str) -> RulePackError:
+        return RulePackError(f"{problem}{where}", source)
+
+    if not isinstance(entry, dict):
+        raise fail("each check must be a mapping with code, check, column, severity, message")
+    for key in ("code", "check", "severity", "message"):
+        if not entry.get(key):
+            raise fail(f"the check has no '{key}'")
+    if entry["check"] not in KNOWN_CHECKS:
+        raise fail(
+            f"unknown check '{entry['check']}'; known checks: " + ", ".join(sorted(KNOWN_CHECKS))
+        )
+    if entry["severity"] not in (ERROR, WARNING):
+        raise fail(f"severity must be 'error' or 'warning', not '{entry['severity']}'")
+    columns = entry.get("columns") or ([entry["column"]] if entry.get("column") else [])
+    if columns == "all":
+        columns = list(model.ACTION_COLUMN_NAMES)
+    if not columns:
+        raise fail("the check names no 'column' or 'columns'")
+    params = dict(entry.get("params") or {})
+    for key, value in list(params.items()):
+        if isinstance(value, str) and value in VOCABULARIES:
+            params[key] = VOCABULARIES[value]
+    valid_columns = set(model.ACTION_COLUMN_NAMES) | set(model.PLAN_LABELS)
+    for column in columns:
+        if column not in valid_columns:
+            raise fail(f"unknown column '{column}'")
+    return [
+        CheckSpec(
+            code=str(entry["code"]),
+            check=str(entry["check"]),
+            column=str(column),
+            severity=str(entry["severity"]),
+            message=str(entry["message"]),
+            params=params,
+        )
+        for column in columns
+    ]
+
+
+# --------------------------------------------------------------------------
+# The engine
+# --------------------------------------------------------------------------
+def _frames(tables, reporting_dates):
+    import pandas as pd
+
+    action_rows: list[dict] = []
+    for plan_index, (table, reporting_date) in enumerate(zip(tables, reporting_dates, strict=True)):
+        for record_index, record in enumerate(table.records):
+            row = {name: record.get(name) for name in model.ACTION_COLUMN_NAMES}
+            row[PLAN_COLUMN] = plan_index
+            row["_record"] = record_index
+            row[REPORTING_COLUMN] = reporting_date
+            action_rows.append(row)
+    columns = [*model.ACTION_COLUMN_NAMES, PLAN_COLUMN, "_record", REPORTING_COLUMN]
+    actions = pd.DataFrame(action_rows, columns=columns, dtype=object)
+    plan_rows = []
+    for table in tables:
+        row = {label: table.plan.get(label) for label in model.PLAN_LABELS}
+        row[MISSING_COLUMN] = frozenset(table.missing_columns)
+        plan_rows.append(row)
+    plans = pd.DataFrame(plan_rows, columns=[*model.PLAN_LABELS, MISSING_COLUMN], dtype=object)
+    return actions, plans
+
+
+def _schema(specs: list[CheckSpec]):
+    import pandera.pandas as pa
+
+    checks = [
+        getattr(pa.Check, spec.check)(column=spec.column, **spec.params, error=f"#{index}")
+        for index, spec in enumerate(specs)
+    ]
+    return pa.DataFrameSchema(checks=checks)
+
+
+def _failures(schema, frame) -> dict[int, set[int]]:
+    """Run a schema lazily; map each check's position to the frame rows it failed on."""
+    import pandera.errors
+
+    failed: dict[int, set[int]] = {}
+    if frame.empty:
+        return failed
+    try:
+        schema.validate(frame, lazy=True)
+    except pandera.errors.SchemaErrors as errors:
+        cases = errors.failure_cases
+        for check, index in zip(cases["check"], cases["index"], strict=True):
+            if isinstance(check, str) and check.startswith("#") and index is not None:
+                failed.setdefault(int(check[1:]), set()).add(int(index))
+    return failed
+
+
+def _display(value: object) -> str:
+    if value is None or (isinstance(value, float) and value != value):
+        return ""
+    if isinstance(value, dt.datetime) and value.time() == dt.time():
+        value = value.date()
+    if isinstance(value, dt.date):
+        return value.strftime("%d/%m/%Y")
+    return str(value)
+
+
+def _hint(value: object) -> str:
+    from xltools.dates import due_date_from_text
+
+    suggestion = due_date_from_text(value) if isinstance(value, str) else None
+    if suggestion is not None:
+        return f"move it to Timescale and enter {suggestion:%d/%m/%Y} in Due date"
+    return "enter a date such as 31/03/2004, or write it in Timescale"
+
+
+def _message(spec: CheckSpec, value: object, ref: str) -> str:
+    fields = {
+        "column": spec.column,
+        "label": spec.column,
+        "value": _display(value),
+        "ref": ref,
+        "hint": _hint(value) if "{hint}" in spec.message else "",
+        **{
+            k: (", ".join(map(str, v)) if isinstance(v, list) else v)
+            for k, v in spec.params.items()
+        },
+    }
+    try:
+        return spec.message.format(**fields)
+    except (KeyError, IndexError, ValueError):
+        return spec.message
+
+
+def run_pack(pack: RulePack, tables, reporting_dates) -> list[tuple[list[Finding], list[CheckRun]]]:
+    """Validate plans (already read) together; per plan, its findings and check runs."""
+    register_checks()
+    actions, plans = _frames(tables, reporting_dates)
+    row_specs = [s for s in pack.checks if not s.on_plan_sheet]
+    plan_specs = [s for s in pack.checks if s.on_plan_sheet]
+    row_failures = _failures(_schema(row_specs), actions)
+    plan_failures = _failures(_schema(plan_specs), plans)
+
+    per_plan_rows = actions.groupby(PLAN_COLUMN).size().to_dict() if not actions.empty else {}
+    results: list[tuple[list[Finding], list[CheckRun]]] = []
+    runs: list[list[CheckRun]] = []
+    for plan_index in range(len(tables)):
+        checked_rows = per_plan_rows.get(plan_index, 0)
+        runs.append(
+            [
+                CheckRun(s.code, s.check, s.column, s.severity, checked=checked_rows)
+                for s in row_specs
+            ]
+            + [CheckRun(s.code, s.check, s.column, s.severity, checked=1) for s in plan_specs]
+        )
+        results.append(([], runs[-1]))
+
+    plan_column = actions[PLAN_COLUMN].to_numpy() if not actions.empty else []
+    record_column = actions["_record"].to_numpy() if not actions.empty else []
+    for spec_index, rows in sorted(row_failures.items()):
+        spec = row_specs[spec_index]
+        for row in sorted(rows):
+            plan_index = int(plan_column[row])
+            table = tables[plan_index]
+            if spec.column in table.missing_columns:
+                continue  # the missing-column finding already says it
+            record_index = int(record_column[row])
+            record = table.records[record_index]
+            ref = _display(record.get(model.REF))
+            value = record.get(spec.column)
+            findings, plan_runs = results[plan_index]
+            plan_runs[spec_index].failed += 1
+            findings.append(
+                Finding(
+                    code=spec.code,
+                    severity=spec.severity,
+                    sheet=table.actions_sheet,
+                    cell=table.cell(spec.column, record_index),
+                    row=table.source_rows[record_index],
+                    column=spec.column,
+                    ref=ref,
+                    value=_display(value),
+                    message=_message(spec, value, ref),
+                )
+            )
+    for spec_index, rows in sorted(plan_failures.items()):
+        spec = plan_specs[spec_index]
+        for plan_index in sorted(rows):
+            table = tables[plan_index]
+            findings, plan_runs = results[plan_index]
+            plan_runs[len(row_specs) + spec_index].failed += 1
+            if spec.check == "column_present":
+                sheet, cell, row = table.actions_sheet, f"A{table.header_row}", table.header_row
+            else:
+                sheet = model.PLAN_SHEET
+                cell = table.plan_cells.get(spec.column, "")
+                row = int(re.sub(r"\D", "", cell)) if cell else None
+            findings.append(
+                Finding(
+                    spec.code,
+                    spec.severity,
+                    sheet,
+                    cell,
+                    row,
+                    spec.column,
+                    "",
+                    "",
+                    _message(spec, None, ""),
+                )
+            )
+    for findings, _ in results:
+        findings.sort(key=lambda f: (f.sheet != model.PLAN_SHEET, f.row or 0, f.cell, f.code))
+    return results
+
+
+def report_for(path, table, findings, runs, reporting_date) -> FileReport:
+    status = "invalid" if any(f.severity == ERROR for f in findings) else "valid"
+    return FileReport(path, status, findings, runs, table=table, reporting_date=reporting_date)
