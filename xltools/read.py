@@ -484,9 +484,8 @@ def _honest_value(column: str | None, value: object) -> object:
     if isinstance(value, str):
         return value if value.strip() else None
     if isinstance(value, dt.datetime):
-        if column in model.DATE_COLUMNS and value.time() == dt.time():
-            return value.date()
-        return value
+        # Plans deal in days: a time of day on a due date is noise from the typing.
+        return value.date() if column in model.DATE_COLUMNS else value
     if isinstance(value, float) and column in (model.REF, model.GRADE, model.STATUS):
         # A number typed into a text column: 7.0 was typed as 7.
         return str(int(value)) if value.is_integer() else repr(value)

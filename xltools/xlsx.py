@@ -21,7 +21,8 @@ from xltools.cells import CleanText, clean_text
 FIXED_CREATED = dt.datetime(2026, 11, 1, 0, 0, 0)
 
 
-def new_workbook(path: str | Path, **properties: Any):  # -> xlsxwriter.Workbook
+def new_workbook(path: str | Path, constant_memory: bool = False, **properties: Any):
+    """A new xlsxwriter Workbook set up as above; ``constant_memory`` streams rows to disk."""
     import xlsxwriter
 
     workbook = xlsxwriter.Workbook(
@@ -32,6 +33,7 @@ def new_workbook(path: str | Path, **properties: Any):  # -> xlsxwriter.Workbook
             "strings_to_urls": False,
             "default_date_format": "dd/mm/yyyy",
             "remove_timezone": True,
+            "constant_memory": constant_memory,
         },
     )
     workbook.set_properties({"created": FIXED_CREATED, "author": "xltools", **properties})

@@ -1,0 +1,95 @@
+"""``xltools consolidate``: the weekly roll-up of a folder of plans into one register."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from xltools.cli import cli, json_option, reporting_date_option, rules_option
+
+
+def default_history(output) -> str:
+    from pathlib import Path
+
+    output = Path(output)
+    return str(output.with_name(f"{output.stem}.history.sqlite"))
+
+
+def run_with_progress(function, total_hint: str, **kwargs):
+    """Run a library call with a progress bar when standard error is a terminal."""
+    if not sys.stderr.isatty():
+        return function(**kwargs)
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn
+
+    with Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), transient=True
+    ) as bar:
+        task = bar.add_task(total_hint, total=None)
+        return function(
+            progress=lambda path: bar.update(task, advance=1, description=f"reading {path.name}"),
+            **kwargs,
+        )
+
+
+def summary_line(result) -> str:
+    totals = result.totals()
+    return (
+        f"{totals['plans_read']} plan(s) read, {totals['plans_not_read']} not read, "
+        f"{totals['actions']} action(s), {totals['overdue']} overdue, "
+        f"{totals['due_soon']} due in the next 28 days, {totals['problems']} problem(s), "
+        f"{totals['changes']} change(s) since the last run"
+    )
+
+
+@cli.command("consolidate")
+@click.argument("inbox", type=click.Path(file_okay=False))
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="The register workbook to write.",
+)
+@reporting_date_option()
+@rules_option
+@click.option(
+    "--history",
+    type=click.Path(dir_okay=False),
+    help="History file (default: REGISTER.history.sqlite beside the register).",
+)
+@json_option
+@click.pass_context
+def consolidate(ctx, inbox, output, reporting_date, rules, history, as_json):
+    """Roll up every plan workbook under INBOX into one register workbook.
+
+    Unreadable files and plans with findings are listed under Problems; every
+    other plan still reaches the register. Exit status: 0 all plans read and
+    valid, 1 register written but some plans had problems, 2 could not run.
+
+    \b
+    Example:
+      xltools consolidate inbox/ -o register.xlsx --reporting-date 2003-11-24
+    """
+    from xltools.consolidate import consolidate as run_consolidation
+    from xltools.register import write_register
+
+    result = run_with_progress(
+        run_consolidation,
+        "reading plans",
+        inbox=inbox,
+        reporting_date=reporting_date,
+        rules=rules,
+        history=history or default_history(output),
+    )
+    write_register(result, output)
+    if as_json:
+        click.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        for path, reason in result.skipped:
+            click.echo(f"skipped {path}: {reason}")
+        for problem in result.problems:
+            click.echo(f"problem: {problem.path}: {problem.reason}")
+        click.echo(f"wrote {output}: {summary_line(result)}")
+    ctx.exit(result.exit_status)

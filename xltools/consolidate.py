@@ -1,0 +1,314 @@
+"""The weekly roll-up: many plan workbooks into one register, with the problems found.
+
+``consolidate(inbox)`` finds every plan workbook under a folder, reads and
+validates them all (one pandera pass over every plan), and returns a
+:class:`Consolidation`: the register table (every action with its plan,
+source, RAG, days overdue and that row's findings), the plans read, the
+problems (files not read, plans with findings), and, when a history file is
+given, what changed since the previous run. One bad file never stops the run:
+it becomes a problem and every other plan still reaches the register.
+
+Staff text is cleaned on the way in: control characters removed and text past
+Excel's cell limit cut with a visible marker, each with a finding, never silently.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from xltools import model
+from xltools.cells import EXCEL_CELL_LIMIT, clean_text
+from xltools.errors import UnreadableWorkbook, XltoolsError
+from xltools.findings import WARNING, FileReport, Finding
+from xltools.history import Change, History, Snapshot, plan_key
+from xltools.read import DEFAULT_LIMITS, Limits, PlanTable, discover, read_plan
+from xltools.rules import RulePack, load_pack
+from xltools.validate import unreadable_report, validate_tables
+
+ORGANISATION, SERVICE, PLAN_TITLE = model.ORGANISATION, model.SERVICE, model.PLAN_TITLE
+SOURCE_FILE, SOURCE_ROW = "Source file", "Source row"
+RAG, DAYS_OVERDUE, VALIDATION = "RAG", "Days overdue", "Validation"
+REGISTER_COLUMNS: tuple[str, ...] = (
+    ORGANISATION,
+    SERVICE,
+    PLAN_TITLE,
+    *model.ACTION_COLUMN_NAMES,
+    RAG,
+    DAYS_OVERDUE,
+    VALIDATION,
+    SOURCE_FILE,
+    SOURCE_ROW,
+)
+RAG_COLUMNS = (model.RED, model.AMBER, model.GREEN, model.BLUE, model.GREY, "")
+
+
+@dataclass
+class PlanSummary:
+    """One plan that reached the register, with its counts."""
+
+    path: Path
+    source_file: str
+    organisation: str
+    service: str
+    plan_title: str
+    key: str
+    actions: int = 0
+    rag: dict[str, int] = field(default_factory=lambda: dict.fromkeys(RAG_COLUMNS, 0))
+    overdue: int = 0
+    due_soon: int = 0
+    errors: int = 0
+    warnings: int = 0
+
+    def to_dict(self) -> dict:
+        return {
+            "path": str(self.path),
+            "organisation": self.organisation,
+            "service": self.service,
+            "plan_title": self.plan_title,
+            "actions": self.actions,
+            "rag": {(label or "None"): count for label, count in self.rag.items()},
+            "overdue": self.overdue,
+            "due_soon": self.due_soon,
+            "errors": self.errors,
+            "warnings": self.warnings,
+        }
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A file not read, or a plan with findings."""
+
+    path: Path
+    kind: str  # "unreadable" or "findings"
+    reason: str
+    findings: tuple[Finding, ...] = ()
+
+    def to_dict(self) -> dict:
+        return {
+            "path": str(self.path),
+            "kind": self.kind,
+            "reason": self.reason,
+            "findings": [f.to_dict() for f in self.findings],
+        }
+
+
+@dataclass
+class Consolidation:
+    reporting_date: dt.date
+    rule_pack: str
+    rows: list[dict[str, object]]
+    plans: list[PlanSummary]
+    problems: list[Problem]
+    changes: list[Change]
+    skipped: list[tuple[Path, str]]
+    reports: list[FileReport] = field(default_factory=list, repr=False)
+
+    @property
+    def table(self):
+        """The register as a pandas DataFrame."""
+        import pandas as pd
+
+        return pd.DataFrame(self.rows, columns=list(REGISTER_COLUMNS))
+
+    @property
+    def overdue(self) -> list[dict[str, object]]:
+        rows = [r for r in self.rows if r[DAYS_OVERDUE]]
+        return sorted(rows, key=lambda r: (-int(r[DAYS_OVERDUE]), str(r[PLAN_TITLE])))
+
+    @property
+    def due_soon(self) -> list[dict[str, object]]:
+        rows = [r for r in self.rows if _due_soon(r, self.reporting_date)]
+        return sorted(rows, key=lambda r: (r[model.DUE_DATE], str(r[PLAN_TITLE])))
+
+    @property
+    def exit_status(self) -> int:
+        return 1 if self.problems else 0
+
+    def totals(self) -> dict[str, int]:
+        return {
+            "plans_read": len(self.plans),
+            "plans_not_read": sum(p.kind == "unreadable" for p in self.problems),
+            "actions": len(self.rows),
+            "overdue": len(self.overdue),
+            "due_soon": len(self.due_soon),
+            "problems": len(self.problems),
+            "changes": len(self.changes),
+        }
+
+    def to_dict(self) -> dict:
+        return {
+            "reporting_date": self.reporting_date.isoformat(),
+            "rule_pack": self.rule_pack,
+            "totals": self.totals(),
+            "plans": [p.to_dict() for p in self.plans],
+            "problems": [p.to_dict() for p in self.problems],
+            "changes": [c.to_dict() for c in self.changes],
+            "skipped": [{"path": str(p), "reason": r} for p, r in self.skipped],
+            "register": [{k: _json_value(v) for k, v in row.items()} for row in self.rows],
+        }
+
+
+def _json_value(value: object) -> object:
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+def _due_soon(row: dict[str, object], reporting_date: dt.date) -> bool:
+    due = row[model.DUE_DATE]
+    if not isinstance(due, dt.date) or row[model.STATUS] in model.CLOSED_STATUSES:
+        return False
+    return reporting_date <= due <= reporting_date + dt.timedelta(days=model.DUE_SOON_DAYS)
+
+
+def _text(value: object) -> str:
+    return "" if value is None else str(value).strip()
+
+
+def _clean(value: object, column: str, table: PlanTable, index: int, notes: list[Finding]):
+    """Clean one staff value for the register, noting anything changed."""
+    if not isinstance(value, str):
+        return value
+    if len(value) <= EXCEL_CELL_LIMIT and value.isprintable():
+        return value
+    cleaned = clean_text(value)
+    if cleaned.truncated or cleaned.removed_controls:
+        what = []
+        if cleaned.truncated:
+            what.append(f"cut at Excel's {EXCEL_CELL_LIMIT:,}-character cell limit")
+        if cleaned.removed_controls:
+            what.append("control characters removed")
+        ref = _text(table.records[index].get(model.REF))
+        notes.append(
+            Finding(
+                "text-cleaned",
+                WARNING,
+                table.actions_sheet,
+                table.cell(column, index),
+                table.source_rows[index],
+                column,
+                ref,
+                cleaned.text[:60],
+                f"{column} text was {' and '.join(what)} in the register.",
+            )
+        )
+    return cleaned.text
+
+
+def consolidate(
+    inbox: str | Path,
+    reporting_date: dt.date | None = None,
+    rules: str | Path | RulePack = "default",
+    history: str | Path | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+    progress: Callable[[Path], None] | None = None,
+) -> Consolidation:
+    """Roll up every plan under ``inbox`` into one register (see the module docstring)."""
+    inbox = Path(inbox)
+    if not inbox.is_dir():
+        raise XltoolsError("is not a folder: give the folder the plans are collected in", inbox)
+    reporting_date = reporting_date or dt.date.today()
+    pack = rules if isinstance(rules, RulePack) else load_pack(rules)
+    discovery = discover([inbox])
+
+    tables: list[PlanTable] = []
+    reports: dict[Path, FileReport] = {}
+    for path in discovery.workbooks:
+        if progress:
+            progress(path)
+        try:
+            tables.append(read_plan(path, limits))
+        except UnreadableWorkbook as error:
+            reports[path] = unreadable_report(path, error)
+    for report in validate_tables(tables, pack, reporting_date):
+        reports[report.path] = report
+
+    rows: list[dict[str, object]] = []
+    plans: list[PlanSummary] = []
+    problems: list[Problem] = []
+    for path in discovery.workbooks:
+        report = reports[path]
+        source_file = str(path.relative_to(inbox))
+        if report.status == "unreadable":
+            problems.append(Problem(path, "unreadable", report.error or "could not be read"))
+            continue
+        table: PlanTable = report.table
+        notes: list[Finding] = []
+        summary = PlanSummary(
+            path,
+            source_file,
+            _text(table.plan.get(ORGANISATION)),
+            _text(table.plan.get(SERVICE)),
+            _text(table.plan.get(PLAN_TITLE)),
+            plan_key(table.plan.get(ORGANISATION), table.plan.get(PLAN_TITLE), source_file),
+        )
+        by_row: dict[int, list[Finding]] = {}
+        for finding in report.findings:
+            if finding.row is not None and finding.sheet == table.actions_sheet:
+                by_row.setdefault(finding.row, []).append(finding)
+        for index, record in enumerate(table.records):
+            row = {
+                ORGANISATION: summary.organisation,
+                SERVICE: summary.service,
+                PLAN_TITLE: summary.plan_title,
+            }
+            for column in model.ACTION_COLUMN_NAMES:
+                row[column] = _clean(record.get(column), column, table, index, notes)
+            rag = model.derive_rag(
+                row[model.STATUS], row[model.GRADE], row[model.DUE_DATE], reporting_date
+            )
+            row[RAG] = rag.label
+            row[DAYS_OVERDUE] = rag.days_overdue
+            row[SOURCE_FILE] = source_file
+            row[SOURCE_ROW] = table.source_rows[index]
+            row_findings = by_row.get(table.source_rows[index], [])
+            row[VALIDATION] = "; ".join(
+                f"{f.severity}: {f.column}: {f.message}" for f in row_findings
+            )
+            summary.actions += 1
+            summary.rag[rag.label] += 1
+            summary.overdue += rag.overdue
+            summary.due_soon += _due_soon(row, reporting_date)
+            rows.append(row)
+        for note in notes:  # cleaning notes also belong on their rows
+            for row in rows[-len(table.records) :]:
+                if row[SOURCE_ROW] == note.row:
+                    row[VALIDATION] = "; ".join(
+                        filter(None, [row[VALIDATION], f"warning: {note.column}: {note.message}"])
+                    )
+        report.findings.extend(notes)
+        summary.errors, summary.warnings = len(report.errors), len(report.warnings)
+        plans.append(summary)
+        if report.findings:
+            reason = f"{summary.errors} error(s), {summary.warnings} warning(s)"
+            problems.append(Problem(path, "findings", reason, tuple(report.findings)))
+
+    changes: list[Change] = []
+    if history is not None:
+        with History(history) as store:
+            store.store(reporting_date, _snapshots(rows, plans), len(plans))
+            changes = store.changes(reporting_date)
+    ordered = [reports[p] for p in discovery.workbooks]
+    return Consolidation(
+        reporting_date, pack.name, rows, plans, problems, changes, discovery.skipped, ordered
+    )
+
+
+def _snapshots(rows: list[dict[str, object]], plans: list[PlanSummary]):
+    keys = {plan.source_file: plan.key for plan in plans}
+    for row in rows:
+        due = row[model.DUE_DATE]
+        yield Snapshot(
+            plan_key=keys[str(row[SOURCE_FILE])],
+            ref=_text(row[model.REF]) or f"row {row[SOURCE_ROW]}",
+            organisation=_text(row[ORGANISATION]),
+            plan_title=_text(row[PLAN_TITLE]),
+            action=_text(row[model.ACTION]),
+            lead=_text(row[model.LEAD]),
+            status=_text(row[model.STATUS]),
+            due_date=due if isinstance(due, dt.date) else None,
+            progress=_text(row[model.PROGRESS]),
+        )

@@ -1,0 +1,261 @@
+"""History: each run's snapshot of every action, and what changed since the last one.
+
+The history is one SQLite file (an embedded database, no server). Each run
+stores a snapshot of every action, keyed by plan (organisation and plan title,
+or the file name when those are missing) and Ref, under its reporting date.
+Storing a second run for the same reporting date replaces that snapshot in one
+transaction, so re-running a week is idempotent.
+
+``changes`` compares a snapshot with the one before it: new actions, actions
+gone, status changes (better or worse), due dates moved (slippage, with how many
+times the action has slipped in its history), actions newly complete, and
+progress updates unchanged for four weeks or more.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from xltools import model
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS snapshot (
+    reporting_date TEXT NOT NULL,
+    plan_key TEXT NOT NULL,
+    ref TEXT NOT NULL,
+    organisation TEXT,
+    plan_title TEXT,
+    action TEXT,
+    lead TEXT,
+    status TEXT,
+    due_date TEXT,
+    progress TEXT,
+    PRIMARY KEY (reporting_date, plan_key, ref)
+);
+CREATE TABLE IF NOT EXISTS run (
+    reporting_date TEXT PRIMARY KEY,
+    recorded_at TEXT NOT NULL,
+    plans INTEGER NOT NULL,
+    actions INTEGER NOT NULL
+);
+"""
+FIELDS = ("organisation", "plan_title", "action", "lead", "status", "due_date", "progress")
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """One action as it stood at a reporting date."""
+
+    plan_key: str
+    ref: str
+    organisation: str
+    plan_title: str
+    action: str
+    lead: str
+    status: str
+    due_date: dt.date | None
+    progress: str
+
+
+@dataclass(frozen=True)
+class Change:
+    kind: str  # new, gone, status, slipped, brought-forward, complete, stale-progress
+    plan: str
+    ref: str
+    action: str
+    old: str
+    new: str
+    detail: str
+    times_slipped: int = 0
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+CHANGE_KINDS = {
+    "new": "New action",
+    "gone": "Action no longer in the plan",
+    "status-better": "Status improved",
+    "status-worse": "Status worsened",
+    "status": "Status changed",
+    "complete": "Newly complete",
+    "slipped": "Due date slipped",
+    "brought-forward": "Due date brought forward",
+    "stale-progress": "Progress not updated for four weeks or more",
+}
+
+
+def plan_key(organisation: object, plan_title: object, source_file: str) -> str:
+    """How a plan is known across weeks: organisation and title, else its file name."""
+    if organisation and plan_title:
+        return f"{str(organisation).strip()} / {str(plan_title).strip()}"
+    return source_file
+
+
+class History:
+    """The SQLite history file. Use as a context manager."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.connection = sqlite3.connect(self.path)
+            self.connection.executescript(SCHEMA)
+        except sqlite3.DatabaseError as error:
+            from xltools.errors import XltoolsError
+
+            raise XltoolsError(
+                f"the history file cannot be used ({error}): move it aside to start a new one",
+                self.path,
+            ) from None
+
+    def __enter__(self) -> History:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.connection.close()
+
+    def store(self, reporting_date: dt.date, snapshots: Iterable[Snapshot], plans: int) -> None:
+        """Store a run's snapshot, replacing any earlier one for the same reporting date."""
+        day = reporting_date.isoformat()
+        rows = [
+            (
+                day,
+                s.plan_key,
+                s.ref,
+                s.organisation,
+                s.plan_title,
+                s.action,
+                s.lead,
+                s.status,
+                s.due_date.isoformat() if s.due_date else None,
+                s.progress,
+            )
+            for s in snapshots
+        ]
+        with self.connection:
+            self.connection.execute("DELETE FROM snapshot WHERE reporting_date = ?", (day,))
+            self.connection.executemany(
+                "INSERT OR REPLACE INTO snapshot VALUES (?,?,?,?,?,?,?,?,?,?)", rows
+            )
+            self.connection.execute(
+                "INSERT OR REPLACE INTO run VALUES (?,?,?,?)",
+                (day, dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), plans, len(rows)),
+            )
+
+    def reporting_dates(self) -> list[dt.date]:
+        rows = self.connection.execute("SELECT reporting_date FROM run ORDER BY reporting_date")
+        return [dt.date.fromisoformat(day) for (day,) in rows]
+
+    def snapshot(self, reporting_date: dt.date) -> dict[tuple[str, str], Snapshot]:
+        rows = self.connection.execute(
+            "SELECT plan_key, ref, " + ", ".join(FIELDS) + " FROM snapshot "
+            "WHERE reporting_date = ?",
+            (reporting_date.isoformat(),),
+        )
+        result = {}
+        for plan, ref, org, title, action, lead, status, due, progress in rows:
+            due_date = dt.date.fromisoformat(due) if due else None
+            result[(plan, ref)] = Snapshot(
+                plan, ref, org or "", title or "", action or "", lead or "", status or "",
+                due_date, progress or "",
+            )  # fmt: skip
+        return result
+
+    def changes(self, reporting_date: dt.date) -> list[Change]:
+        """What changed between the snapshot at ``reporting_date`` and the one before."""
+        dates = [d for d in self.reporting_dates() if d <= reporting_date]
+        if reporting_date not in dates or len(dates) < 2:
+            return []
+        current = self.snapshot(reporting_date)
+        previous = self.snapshot(dates[-2])
+        history = [self.snapshot(day) for day in dates]
+        changes: list[Change] = []
+        for key in sorted(current.keys() - previous.keys()):
+            now = current[key]
+            changes.append(Change("new", now.plan_key, now.ref, now.action, "", now.status, ""))
+        for key in sorted(previous.keys() - current.keys()):
+            then = previous[key]
+            changes.append(
+                Change("gone", then.plan_key, then.ref, then.action, then.status, "", "")
+            )
+        for key in sorted(current.keys() & previous.keys()):
+            changes.extend(_compare(previous[key], current[key], key, history, dates))
+        return changes
+
+
+_STATUS_RANK = {
+    model.OFF_TRACK: 0,
+    model.AT_RISK: 1,
+    model.NOT_STARTED: 2,
+    model.ON_TRACK: 3,
+    model.COMPLETE: 4,
+}
+
+
+def _compare(then: Snapshot, now: Snapshot, key, history, dates) -> list[Change]:
+    changes: list[Change] = []
+    base = {"plan": now.plan_key, "ref": now.ref, "action": now.action}
+    if then.status != now.status:
+        if now.status == model.COMPLETE:
+            kind = "complete"
+        else:
+            old_rank, new_rank = _STATUS_RANK.get(then.status), _STATUS_RANK.get(now.status)
+            if old_rank is None or new_rank is None:
+                kind = "status"
+            else:
+                kind = "status-better" if new_rank > old_rank else "status-worse"
+        changes.append(Change(kind, old=then.status, new=now.status, detail="", **base))
+    if then.due_date and now.due_date and then.due_date != now.due_date:
+        old, new = then.due_date.strftime("%d/%m/%Y"), now.due_date.strftime("%d/%m/%Y")
+        if now.due_date > then.due_date:
+            slips = _times_slipped(key, history)
+            changes.append(
+                Change(
+                    "slipped",
+                    old=old,
+                    new=new,
+                    detail=f"{(now.due_date - then.due_date).days} days later; slipped "
+                    f"{slips} time(s) in all",
+                    times_slipped=slips,
+                    **base,
+                )
+            )
+        else:
+            changes.append(Change("brought-forward", old=old, new=new, detail="", **base))
+    if now.status not in model.CLOSED_STATUSES and now.progress:
+        since = dates[-1]
+        for day, snapshot in zip(reversed(dates), reversed(history), strict=True):
+            earlier = snapshot.get(key)
+            if earlier is None or earlier.progress != now.progress:
+                break
+            since = day
+        unchanged_days = (dates[-1] - since).days
+        if unchanged_days >= model.STALE_PROGRESS_DAYS:
+            changes.append(
+                Change(
+                    "stale-progress",
+                    old=since.strftime("%d/%m/%Y"),
+                    new="",
+                    detail=f"progress update unchanged for {unchanged_days} days",
+                    **base,
+                )
+            )
+    return changes
+
+
+def _times_slipped(key, history) -> int:
+    slips = 0
+    previous_due = None
+    for snapshot in history:
+        entry = snapshot.get(key)
+        due = entry.due_date if entry else None
+        if due and previous_due and due > previous_due:
+            slips += 1
+        if due:
+            previous_due = due
+    return slips

@@ -1,0 +1,245 @@
+"""The consolidated register workbook, written with xlsxwriter.
+
+Sheets: ``Summary`` (counts by plan against RAG, and a chart of the RAG mix),
+``Register`` (every action), ``Overdue`` (oldest first), ``Due soon`` (next 28
+days), ``Changes`` (since the last run) and ``Problems`` (files not read,
+findings per plan). Counts are written as values, not formulas: LibreOffice
+does not recalculate on open and would show zeros. Staff text is always
+written as text, so ``=HYPERLINK(...)`` in a progress note stays visible text.
+The file is written to a temporary name and moved into place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from xltools import model, styles
+from xltools.cells import column_letters
+from xltools.consolidate import (
+    RAG,
+    RAG_COLUMNS,
+    REGISTER_COLUMNS,
+    VALIDATION,
+    Consolidation,
+)
+from xltools.fileio import atomic_path
+from xltools.history import CHANGE_KINDS
+from xltools.xlsx import new_workbook, write_value
+
+SHEETS = ("Summary", "Register", "Overdue", "Due soon", "Changes", "Problems")
+WIDTHS = {
+    model.ACTION: 50,
+    model.AREA: 30,
+    model.PROGRESS: 45,
+    model.OUTCOME: 30,
+    model.EVIDENCE: 30,
+    VALIDATION: 50,
+    model.PLAN_TITLE: 30,
+    model.ORGANISATION: 24,
+    model.DUE_DATE: 12,
+    model.LAST_UPDATED: 12,
+}
+
+
+def write_register(result: Consolidation, path: str | Path) -> Path:
+    """Write the register workbook for a consolidation result."""
+    path = Path(path)
+    with atomic_path(path) as temporary:
+        # constant_memory streams rows to disk, so 100,000 actions fit in little memory;
+        # every sheet is written strictly row by row for it.
+        workbook = new_workbook(temporary, constant_memory=True, title="Action plan register")
+        formats = _formats(workbook)
+        _summary(workbook, formats, result)
+        _action_sheet(workbook, formats, "Register", result.rows)
+        _action_sheet(workbook, formats, "Overdue", result.overdue)
+        _action_sheet(workbook, formats, "Due soon", result.due_soon)
+        _changes(workbook, formats, result)
+        _problems(workbook, formats, result)
+        workbook.close()
+    return path
+
+
+def _formats(workbook) -> dict:
+    formats = {
+        "header": workbook.add_format(
+            {
+                "bold": True,
+                "font_color": styles.HEADER_FONT,
+                "bg_color": styles.HEADER_FILL,
+                "text_wrap": True,
+                "valign": "top",
+            }
+        ),
+        "date": workbook.add_format({"num_format": styles.DATE_FORMAT, "valign": "top"}),
+        "text": workbook.add_format({"valign": "top"}),
+        "title": workbook.add_format({"bold": True, "font_size": 14}),
+        "bold": workbook.add_format({"bold": True}),
+    }
+    for rag, (fill, font) in model.RAG_COLOURS.items():
+        formats[rag] = workbook.add_format({"bg_color": fill, "font_color": font})
+    return formats
+
+
+def _header(sheet, formats, headers: Sequence[str], row: int = 0) -> None:
+    for column, name in enumerate(headers):
+        sheet.write_string(row, column, name, formats["header"])
+
+
+def _rag_colouring(sheet, formats, column: int, first_row: int, last_row: int) -> None:
+    letter = column_letters(column)
+    for label in model.RAG_COLOURS:
+        sheet.conditional_format(
+            f"{letter}{first_row + 1}:{letter}{max(last_row, first_row) + 1}",
+            {"type": "cell", "criteria": "==", "value": f'"{label}"', "format": formats[label]},
+        )
+
+
+def _action_sheet(workbook, formats, name: str, rows: list[dict]) -> None:
+    sheet = workbook.add_worksheet(name)
+    headers = list(REGISTER_COLUMNS)
+    for column, header in enumerate(headers):
+        sheet.set_column(column, column, WIDTHS.get(header, 14))
+    _header(sheet, formats, headers)
+    sheet.freeze_panes(1, 0)
+    sheet.autofilter(0, 0, max(len(rows), 1), len(headers) - 1)
+    _rag_colouring(sheet, formats, headers.index(RAG), 1, len(rows))
+    date_format, text_format = formats["date"], formats["text"]
+    for row_index, row in enumerate(rows, start=1):
+        for column, header in enumerate(headers):
+            value = row[header]
+            if value is None or value == "":
+                continue
+            if isinstance(value, str):
+                sheet.write_string(row_index, column, value, text_format)
+            else:
+                write_value(sheet, row_index, column, value, date_format, text_format)
+
+
+def _summary(workbook, formats, result: Consolidation) -> None:
+    sheet = workbook.add_worksheet("Summary")
+    sheet.set_column(0, 0, 28)
+    sheet.set_column(1, 1, 36)
+    sheet.set_column(2, 14, 10)
+    totals = result.totals()
+    sheet.write_string(0, 0, "Action plan register", formats["title"])
+    lines = [
+        ("Reporting date", result.reporting_date),
+        ("Rule pack", result.rule_pack),
+        ("Plans read", totals["plans_read"]),
+        ("Files not read", totals["plans_not_read"]),
+        ("Actions", totals["actions"]),
+        ("Overdue", totals["overdue"]),
+        (f"Due in the next {model.DUE_SOON_DAYS} days", totals["due_soon"]),
+        ("Plans or files with problems", totals["problems"]),
+        ("Changes since the last run", totals["changes"]),
+    ]
+    for offset, (label, value) in enumerate(lines, start=2):
+        sheet.write_string(offset, 0, label, formats["bold"])
+        write_value(sheet, offset, 1, value, formats["date"], formats["text"])
+    top = len(lines) + 3
+    rag_headers = [label or "No colour" for label in RAG_COLUMNS]
+    headers = [
+        "Organisation",
+        "Plan",
+        "Actions",
+        *rag_headers,
+        "Overdue",
+        "Due soon",
+        "Errors",
+        "Warnings",
+    ]
+    _header(sheet, formats, headers, top)
+    for offset, plan in enumerate(result.plans, start=1):
+        row = top + offset
+        values = [
+            plan.organisation,
+            plan.plan_title or plan.source_file,
+            plan.actions,
+            *(plan.rag[label] for label in RAG_COLUMNS),
+            plan.overdue,
+            plan.due_soon,
+            plan.errors,
+            plan.warnings,
+        ]
+        for column, value in enumerate(values):
+            write_value(sheet, row, column, value, formats["date"], formats["text"])
+    if result.plans:
+        chart = workbook.add_chart({"type": "bar", "subtype": "stacked"})
+        last = top + len(result.plans)
+        for offset, label in enumerate(RAG_COLUMNS[:-1]):
+            column = 3 + offset
+            chart.add_series(
+                {
+                    "name": ["Summary", top, column],
+                    "categories": ["Summary", top + 1, 1, last, 1],
+                    "values": ["Summary", top + 1, column, last, column],
+                    "fill": {"color": model.RAG_COLOURS[label][0]},
+                    "border": {"color": model.RAG_COLOURS[label][1]},
+                }
+            )
+        chart.set_title({"name": "RAG mix per plan"})
+        chart.set_y_axis({"reverse": True})
+        chart.set_size({"width": 720, "height": 120 + 28 * len(result.plans)})
+        sheet.insert_chart(last + 3, 0, chart)
+
+
+def _changes(workbook, formats, result: Consolidation) -> None:
+    sheet = workbook.add_worksheet("Changes")
+    headers = ["Change", "Plan", "Ref", "Action", "Was", "Now", "Detail", "Times slipped"]
+    for column, width in enumerate((26, 36, 8, 50, 14, 14, 40, 10)):
+        sheet.set_column(column, column, width)
+    _header(sheet, formats, headers)
+    sheet.freeze_panes(1, 0)
+    for row, change in enumerate(result.changes, start=1):
+        values = [
+            CHANGE_KINDS.get(change.kind, change.kind),
+            change.plan,
+            change.ref,
+            change.action,
+            change.old,
+            change.new,
+            change.detail,
+            change.times_slipped or None,
+        ]
+        for column, value in enumerate(values):
+            write_value(sheet, row, column, value, formats["date"], formats["text"])
+    if not result.changes:
+        sheet.write_string(1, 0, "No changes since the last run (or no earlier run).")
+
+
+def _problems(workbook, formats, result: Consolidation) -> None:
+    sheet = workbook.add_worksheet("Problems")
+    headers = ["File", "Problem", "Severity", "Cell", "Column", "Ref", "Value", "Message"]
+    for column, width in enumerate((36, 24, 10, 14, 18, 8, 24, 70)):
+        sheet.set_column(column, column, width)
+    _header(sheet, formats, headers)
+    sheet.freeze_panes(1, 0)
+    row = 0
+    for path, reason in result.skipped:
+        row += 1
+        for column, value in enumerate([str(path), "skipped", "", "", "", "", "", reason]):
+            write_value(sheet, row, column, value, formats["date"], formats["text"])
+    for problem in result.problems:
+        if problem.kind == "unreadable":
+            row += 1
+            values = [str(problem.path), "not read", "error", "", "", "", "", problem.reason]
+            for column, value in enumerate(values):
+                write_value(sheet, row, column, value, formats["date"], formats["text"])
+            continue
+        for finding in problem.findings:
+            row += 1
+            values = [
+                str(problem.path),
+                finding.code,
+                finding.severity,
+                finding.location(),
+                finding.column,
+                finding.ref,
+                finding.value,
+                finding.message,
+            ]
+            for column, value in enumerate(values):
+                write_value(sheet, row, column, value, formats["date"], formats["text"])
+    if row == 0:
+        sheet.write_string(1, 0, "No problems: every plan was read and passed its checks.")
