@@ -9,8 +9,8 @@ import json
 import openpyxl
 import pytest
 from click.testing import CliRunner
-
 from conftest import PLAN, action, lo_sheet_tables
+
 from xltools import model
 from xltools.cli import cli
 from xltools.consolidate import consolidate
@@ -149,7 +149,7 @@ def test_register_workbook_sheets(inbox, tmp_path):
     rag_rules = [r.formula for cf in register.conditional_formatting for r in cf.rules]
     assert ['"Red"'] in rag_rules
     overdue = book["Overdue"]
-    assert [overdue.cell(r, 4).value for r in (2, 3)] == ["2", "3"]
+    assert [overdue.cell(r, 3).value for r in (1, 2, 3)] == ["Ref", "2", "3"]
     problems = [row for row in book["Problems"].iter_rows(values_only=True)][1:]
     assert any(row[1] == "not read" and "broken.xlsx" in row[0] for row in problems)
     assert any(row[1] == "not-a-date" and row[3] == "Actions!F3" for row in problems)

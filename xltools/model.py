@@ -17,6 +17,7 @@ derived by :func:`derive_rag` from status, grade, due date and reporting date.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -370,8 +371,15 @@ ACTION_HEADER_SYNONYMS: Final = _synonym_table(_ACTION_SYNONYMS)
 PLAN_LABEL_SYNONYMS: Final = _synonym_table(_PLAN_SYNONYMS)
 
 
+@functools.lru_cache(maxsize=4096)
+def _canonical_action_header(header: str) -> str | None:
+    return ACTION_HEADER_SYNONYMS.get(normalise_header(header))
+
+
 def canonical_action_header(header: object) -> str | None:
     """The standard Actions column a header means, or None when it means none."""
+    if isinstance(header, str):
+        return _canonical_action_header(header)
     return ACTION_HEADER_SYNONYMS.get(normalise_header(header))
 
 

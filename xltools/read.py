@@ -193,8 +193,10 @@ def _sniff_non_zip(path: Path, head: bytes) -> str:
 
 
 _DOCTYPE = re.compile(rb"<!DOCTYPE", re.IGNORECASE)
-_CELL_REF = re.compile(rb'<c\b[^>]*?\br="([A-Z]{1,3})([0-9]{1,7})"')
-_ROW_REF = re.compile(rb'<row\b[^>]*?\br="([0-9]{1,7})"')
+# The first element start tag: a DOCTYPE can only stand before it, in the prolog.
+_ROOT_START = re.compile(rb"<[A-Za-z_]")
+_CELL_COLUMN = re.compile(rb'<c\b[^>]*?\br="([A-Z]{1,3})[0-9]')
+_ROW_NUMBER = re.compile(rb'<(?:row|c)\b[^>]*?\br="[A-Z]{0,3}([0-9]{1,7})"')
 _ERROR_CELL = re.compile(
     rb'<c\b(?=[^>]*\bt="e")[^>]*?\br="([A-Z]{1,3})([0-9]{1,7})"[^>]*>(.*?)</c>', re.DOTALL
 )
@@ -377,17 +379,13 @@ def inspect_workbook(
 
         try:
             for info in infos:
-                lowered = info.filename.lower()
-                if lowered.endswith((".xml", ".rels", ".vml")):
-                    data = read(info.filename)
-                    if _DOCTYPE.search(data):
-                        raise _refuse(
-                            path,
-                            f"part {info.filename} contains a DOCTYPE declaration, which "
-                            "workbooks never need (possible XML entity attack): not read",
-                        )
-                    if not lowered.startswith("xl/worksheets/"):
-                        contents.pop(info.filename, None)
+                is_xml = info.filename.lower().endswith((".xml", ".rels", ".vml"))
+                if is_xml and _DOCTYPE.search(_prolog(archive, info)):
+                    raise _refuse(
+                        path,
+                        f"part {info.filename} contains a DOCTYPE declaration, which "
+                        "workbooks never need (possible XML entity attack): not read",
+                    )
             sheet_parts = _sheet_parts(archive, read)
             scan = (
                 sheet_parts
@@ -412,14 +410,28 @@ def inspect_workbook(
     return Inspection(sheet_parts, errors)
 
 
+def _prolog(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
+    """The start of an XML part up to its root element: where a DOCTYPE would have to be."""
+    seen = b""
+    with archive.open(info) as member:
+        while len(seen) < 4 * 1024 * 1024:
+            chunk = member.read(64 * 1024)
+            if not chunk:
+                break
+            seen += chunk
+            root = _ROOT_START.search(seen)
+            if root:
+                return seen[: root.start()]
+    return seen
+
+
 def _scan_sheet(path: Path, sheet: str, data: bytes, limits: Limits) -> dict[tuple[int, int], str]:
-    max_row = 0
-    max_col = -1
-    for match in _ROW_REF.finditer(data):
-        max_row = max(max_row, int(match.group(1)))
-    for match in _CELL_REF.finditer(data):
-        max_col = max(max_col, column_index(match.group(1).decode()))
-        max_row = max(max_row, int(match.group(2)))
+    """Refuse a sheet whose cells reach far beyond any table; find its error cells."""
+    rows = _ROW_NUMBER.findall(data)
+    max_row = max(map(int, rows), default=0)
+    letters = set(_CELL_COLUMN.findall(data))
+    widest = max(letters, key=lambda text: (len(text), text), default=b"")
+    max_col = column_index(widest.decode()) if widest else -1
     cells = max_row * (max_col + 1)
     if cells > limits.max_sheet_cells:
         raise _refuse(
@@ -453,13 +465,15 @@ def locate_header(
     for row_index, row in enumerate(rows[:search_rows]):
         mapping: dict[int, str] = {}
         for column_index_, value in enumerate(row):
-            if not isinstance(value, str):
-                continue
+            if not isinstance(value, str) or len(value) > 80:
+                continue  # headings are short; long text is data
             name = model.canonical_action_header(value)
             if name and name not in mapping.values():
                 mapping[column_index_] = name
         if len(mapping) >= 3 and (best is None or len(mapping) > len(best[1])):
             best = (row_index, mapping)
+        if best and len(best[1]) == len(model.ACTION_COLUMN_NAMES):
+            break  # every standard column found: no later row can do better
     return best
 
 

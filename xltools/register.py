@@ -17,9 +17,12 @@ from pathlib import Path
 from xltools import model, styles
 from xltools.cells import column_letters
 from xltools.consolidate import (
+    DAYS_OVERDUE,
     RAG,
     RAG_COLUMNS,
     REGISTER_COLUMNS,
+    SOURCE_FILE,
+    SOURCE_ROW,
     VALIDATION,
     Consolidation,
 )
@@ -27,6 +30,23 @@ from xltools.fileio import atomic_path
 from xltools.history import CHANGE_KINDS
 from xltools.xlsx import new_workbook, write_value
 
+# The Overdue and Due soon sheets are for chasing: the columns a chaser needs.
+VIEW_COLUMNS = (
+    model.ORGANISATION,
+    model.PLAN_TITLE,
+    model.REF,
+    model.ACTION,
+    model.LEAD,
+    model.LEAD_EMAIL,
+    model.DUE_DATE,
+    DAYS_OVERDUE,
+    model.STATUS,
+    RAG,
+    model.PROGRESS,
+    model.LAST_UPDATED,
+    SOURCE_FILE,
+    SOURCE_ROW,
+)
 SHEETS = ("Summary", "Register", "Overdue", "Due soon", "Changes", "Problems")
 WIDTHS = {
     model.ACTION: 50,
@@ -51,9 +71,9 @@ def write_register(result: Consolidation, path: str | Path) -> Path:
         workbook = new_workbook(temporary, constant_memory=True, title="Action plan register")
         formats = _formats(workbook)
         _summary(workbook, formats, result)
-        _action_sheet(workbook, formats, "Register", result.rows)
-        _action_sheet(workbook, formats, "Overdue", result.overdue)
-        _action_sheet(workbook, formats, "Due soon", result.due_soon)
+        _action_sheet(workbook, formats, "Register", result.rows, REGISTER_COLUMNS)
+        _action_sheet(workbook, formats, "Overdue", result.overdue, VIEW_COLUMNS)
+        _action_sheet(workbook, formats, "Due soon", result.due_soon, VIEW_COLUMNS)
         _changes(workbook, formats, result)
         _problems(workbook, formats, result)
         workbook.close()
@@ -95,9 +115,9 @@ def _rag_colouring(sheet, formats, column: int, first_row: int, last_row: int) -
         )
 
 
-def _action_sheet(workbook, formats, name: str, rows: list[dict]) -> None:
+def _action_sheet(workbook, formats, name: str, rows: list[dict], columns: Sequence[str]) -> None:
     sheet = workbook.add_worksheet(name)
-    headers = list(REGISTER_COLUMNS)
+    headers = list(columns)
     for column, header in enumerate(headers):
         sheet.set_column(column, column, WIDTHS.get(header, 14))
     _header(sheet, formats, headers)

@@ -58,6 +58,17 @@ def _as_date(value):
     return value.date() if isinstance(value, dt.datetime) else value
 
 
+def _rowwise(frame, function, *columns):
+    """A function of some columns' values, row by row, as a boolean Series.
+
+    Much faster than ``DataFrame.apply(axis=1)``, which builds a Series for every row.
+    """
+    import pandas as pd
+
+    values = [bool(function(*row)) for row in zip(*(frame[c] for c in columns), strict=True)]
+    return pd.Series(values, index=frame.index, dtype=bool)
+
+
 _registered = False
 
 
@@ -107,23 +118,17 @@ def register_checks() -> None:
 
     @extensions.register_check_method(statistics=["column"])
     def not_after_reporting_date(frame, *, column):
-        return frame.apply(
-            lambda row: (
-                not isinstance(row[column], dt.date)
-                or _as_date(row[column]) <= row[REPORTING_COLUMN]
-            ),
-            axis=1,
-        )
+        def passes(value, reporting):
+            return not isinstance(value, dt.date) or _as_date(value) <= reporting
+
+        return _rowwise(frame, passes, column, REPORTING_COLUMN)
 
     @extensions.register_check_method(statistics=["column", "days"])
     def updated_within(frame, *, column, days):
-        return frame.apply(
-            lambda row: (
-                isinstance(row[column], dt.date)
-                and (row[REPORTING_COLUMN] - _as_date(row[column])).days <= days
-            ),
-            axis=1,
-        )
+        def passes(value, reporting):
+            return isinstance(value, dt.date) and (reporting - _as_date(value)).days <= days
+
+        return _rowwise(frame, passes, column, REPORTING_COLUMN)
 
     @extensions.register_check_method(statistics=["column"])
     def email_address(frame, *, column):
@@ -133,20 +138,16 @@ def register_checks() -> None:
 
     @extensions.register_check_method(statistics=["column"])
     def grade_fits_status(frame, *, column):
-        return ~frame.apply(
-            lambda row: model.grade_contradicts_status(row[model.STATUS], row[model.GRADE]),
-            axis=1,
-        )
+        return ~_rowwise(frame, model.grade_contradicts_status, model.STATUS, model.GRADE)
 
     @extensions.register_check_method(statistics=["column"])
     def not_overdue_on_track(frame, *, column):
-        return ~frame.apply(
-            lambda row: (
-                _text_value(row[model.STATUS]) == model.ON_TRACK
-                and model.is_overdue(row[model.STATUS], row[model.DUE_DATE], row[REPORTING_COLUMN])
-            ),
-            axis=1,
-        )
+        def fails(status, due, reporting):
+            return _text_value(status) == model.ON_TRACK and model.is_overdue(
+                status, due, reporting
+            )
+
+        return ~_rowwise(frame, fails, model.STATUS, model.DUE_DATE, REPORTING_COLUMN)
 
     @extensions.register_check_method(statistics=["column", "when_column", "when_values"])
     def required_when(frame, *, column, when_column, when_values):
