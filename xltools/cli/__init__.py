@@ -91,7 +91,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
     ctx.ensure_object(dict)["debug"] = debug
 
 
-COMMAND_MODULES = ("new", "colour", "validate", "verify", "consolidate")
+COMMAND_MODULES = ("new", "colour", "validate", "verify", "consolidate", "summarise", "weekly")
 
 
 def _register_commands() -> None:

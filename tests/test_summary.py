@@ -1,0 +1,310 @@
+"""Summaries, sending them to a real SMTP server on 127.0.0.1, and the weekly run."""
+
+from __future__ import annotations
+
+import datetime as dt
+import email
+import email.policy
+import logging
+import socket
+
+import openpyxl
+import pytest
+from aiosmtpd.controller import Controller
+from click.testing import CliRunner
+from conftest import PLAN, action
+
+from xltools import model
+from xltools.cli import cli
+from xltools.consolidate import consolidate
+from xltools.errors import XltoolsError
+from xltools.register import write_register
+from xltools.summary import (
+    SmtpSettings,
+    read_register,
+    send,
+    summarise,
+    write_outbox,
+)
+from xltools.template import write_plan
+from xltools.weekly import RunLock, guarded_run, load_config, run_on_timer
+
+WEEK1 = dt.date(2003, 11, 24)
+WEEK2 = dt.date(2003, 12, 1)
+HOSTILE = "<script>alert('x')</script> {{ 7*7 }} {% if 1 %}yes{% endif %}"
+
+
+class Collector:
+    """An SMTP handler that keeps what arrives and refuses the addresses it is told to."""
+
+    def __init__(self) -> None:
+        self.messages: list[tuple[str, list[str], email.message.EmailMessage]] = []
+        self.refuse: set[str] = set()
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address in self.refuse:
+            return "550 5.1.1 no such mailbox"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), parsed))
+        return "250 Message accepted"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def smtp():
+    collector = Collector()
+    controller = Controller(collector, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    collector.port = controller.port
+    yield collector
+    controller.stop()
+
+
+def parts(message):
+    text = message.get_body(("plain",)).get_content().replace("\r\n", "\n")
+    html = message.get_body(("html",)).get_content().replace("\r\n", "\n")
+    return text, html
+
+
+@pytest.fixture
+def inbox(tmp_path):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    write_plan_rows = [
+        action("1", due_date=dt.date(2003, 12, 10)),  # due soon
+        action("2", due_date=dt.date(2003, 11, 1), status="At risk"),
+        action(
+            "3",
+            due_date=dt.date(2003, 10, 1),
+            status="Off track",
+            lead_officer="Pat Noaddress",
+            lead_email=None,
+            progress_update=HOSTILE,
+        ),
+    ]
+
+    write_plan(inbox / "argyll.xlsx", PLAN, write_plan_rows)
+    return inbox
+
+
+def test_digest_and_lead_notes(inbox, tmp_path):
+    result = consolidate(inbox, WEEK1)
+    summaries = summarise(result, sender="coordinator@example.gov.uk", digest_to=["dmt@x.gov.uk"])
+    digest = summaries.digest
+    assert digest.subject == "Action plans: 2 overdue, 1 due soon (week of 24/11/2003)"
+    assert summaries.leads_without_address == ["Pat Noaddress"]
+    assert "Pat Noaddress" in digest.text and "Pat Noaddress" in digest.html
+    assert "&lt;script&gt;" in digest.html and "<script>" not in digest.html
+    assert "{{ 7*7 }}" in digest.text and "49" not in digest.text
+    assert "<style" not in digest.html and "<img" not in digest.html and "src=" not in digest.html
+    assert f"background-color:{model.RAG_COLOURS['Red'][0]}" in digest.html
+    overdue_section = digest.text.split("OVERDUE, OLDEST FIRST (2)")[1].split("DUE IN")[0]
+    assert overdue_section.index("Ref 3") < overdue_section.index("Ref 2")  # oldest first
+    [note] = summaries.leads
+    assert note.name == "leads/sandra-greer"
+    assert note.to == ["Sandra Greer <sandra.greer@example.gov.uk>"]
+    assert "Dear Sandra Greer" in note.text and "Ref 2" in note.text and "Ref 1" in note.text
+    written = write_outbox(summaries, tmp_path / "outbox")
+    assert sorted(p.name for p in written) == ["digest.eml", "sandra-greer.eml"]
+    for suffix in (".eml", ".html", ".txt"):
+        assert (tmp_path / "outbox" / f"digest{suffix}").exists()
+    parsed = email.message_from_bytes(
+        (tmp_path / "outbox" / "digest.eml").read_bytes(), policy=email.policy.default
+    )
+    assert parsed.get_content_type() == "multipart/alternative"
+    assert parsed["Subject"] == digest.subject
+
+
+def test_headers_never_carry_line_breaks(inbox):
+    result = consolidate(inbox, WEEK1)
+    summaries = summarise(
+        result, leads={"sandra greer": "s@x.gov.uk\r\nBcc: victim@x.gov.uk"}, sender="c@x.gov.uk"
+    )
+    message = summaries.leads[0].to_email()
+    assert "\n" not in message["To"] and "\r" not in message["To"]
+    assert message["Bcc"] is None
+
+
+def test_register_file_gives_the_same_digest(inbox, tmp_path):
+    result = consolidate(inbox, WEEK1)
+    register = write_register(result, tmp_path / "register.xlsx")
+    from_file = summarise(read_register(register))
+    from_library = summarise(result)
+    assert (
+        from_file.digest.text.replace("has findings: see the register's Problems sheet", "").split(
+            "PLANS WITH PROBLEMS"
+        )[0]
+        == from_library.digest.text.split("PLANS WITH PROBLEMS")[0]
+    )  # noqa: E501
+    assert [m.name for m in from_file.leads] == [m.name for m in from_library.leads]
+
+
+def test_send_reports_one_failure_and_sends_the_rest(inbox, smtp):
+    result = consolidate(inbox, WEEK1)
+    summaries = summarise(
+        result,
+        sender="coordinator@example.gov.uk",
+        digest_to=["dmt@example.gov.uk", "chief@example.gov.uk"],
+    )
+    smtp.refuse = {"sandra.greer@example.gov.uk"}
+    report = send(summaries.messages, SmtpSettings("127.0.0.1", smtp.port))
+    assert report.sent == ["digest"]
+    assert report.failed[0][0] == "leads/sandra-greer"
+    assert "550" in report.failed[0][1]
+    [(sender, recipients, message)] = smtp.messages
+    assert sender == "coordinator@example.gov.uk"
+    assert recipients == ["dmt@example.gov.uk", "chief@example.gov.uk"]
+    text, html = parts(message)
+    assert "Pat Noaddress" in text and "&lt;script&gt;" in html
+
+
+def test_cli_summarise_sends_and_counts(inbox, tmp_path, smtp):
+    result = consolidate(inbox, WEEK1)
+    register = write_register(result, tmp_path / "register.xlsx")
+    leads = tmp_path / "leads.csv"
+    leads.write_text("name,email\nPat Noaddress,pat@example.gov.uk\n")
+    outcome = CliRunner().invoke(
+        cli,
+        [
+            "summarise",
+            str(register),
+            "-o",
+            str(tmp_path / "outbox"),
+            "--leads",
+            str(leads),
+            "--send",
+            "--smtp-host",
+            "127.0.0.1",
+            "--smtp-port",
+            str(smtp.port),
+            "--from",
+            "coordinator@example.gov.uk",
+            "--to",
+            "dmt@example.gov.uk",
+        ],
+    )
+    assert outcome.exit_code == 0, outcome.output
+    assert outcome.output.splitlines()[-1] == "sent 3, failed 0"
+    assert sorted(r[0] for _, r, _ in smtp.messages) == [
+        "dmt@example.gov.uk",
+        "pat@example.gov.uk",
+        "sandra.greer@example.gov.uk",
+    ]
+    outcome = CliRunner().invoke(
+        cli, ["summarise", str(register), "-o", str(tmp_path / "o2"), "--send"]
+    )
+    assert outcome.exit_code == 2 and "Error: --send needs --from" in outcome.output
+
+
+def _config(tmp_path, port, send=True):
+    config = tmp_path / "xltools.toml"
+    config.write_text(
+        "[weekly]\ninbox = 'inbox'\nregisters = 'registers'\noutbox = 'outbox'\n"
+        "history = 'registers/history.sqlite'\nday = 'monday'\ntime = '08:00'\n"
+        "rules = 'default'\n\n[email]\n"
+        f"send = {'true' if send else 'false'}\nsmtp_host = '127.0.0.1'\nsmtp_port = {port}\n"
+        "starttls = false\nfrom = 'coordinator@example.gov.uk'\n"
+        "digest_to = ['dmt@example.gov.uk']\n"
+    )
+    return config
+
+
+def _edit(path, changes):
+    book = openpyxl.load_workbook(path)
+    sheet = book["Actions"]
+    header = [c.value for c in sheet[1]]
+    for ref, column, value in changes:
+        row = next(r for r in range(2, sheet.max_row + 1) if sheet.cell(r, 1).value == ref)
+        sheet.cell(row, header.index(column) + 1, value)
+    book.save(path)
+
+
+def _digest(smtp):
+    digests = [m for _, to, m in smtp.messages if to == ["dmt@example.gov.uk"]]
+    return digests[-1]
+
+
+def test_a_whole_fortnight(inbox, tmp_path, smtp):
+    config = _config(tmp_path, smtp.port)
+    runner = CliRunner()
+    first = runner.invoke(
+        cli, ["weekly", "--config", str(config), "--once", "--reporting-date", "2003-11-24"]
+    )
+    assert first.exit_code == 0, first.output
+    assert (tmp_path / "registers" / "register-2003-11-24.xlsx").exists()
+    assert (tmp_path / "outbox" / "2003-11-24" / "digest.eml").exists()
+    week1 = _digest(smtp)
+    assert week1["Subject"] == "Action plans: 2 overdue, 1 due soon (week of 24/11/2003)"
+
+    _edit(
+        inbox / "argyll.xlsx",
+        [("1", "Due date", dt.datetime(2004, 1, 31)), ("2", "Status", "Complete")],
+    )
+    second = runner.invoke(
+        cli, ["weekly", "--config", str(config), "--once", "--reporting-date", "2003-12-01"]
+    )
+    assert second.exit_code == 0, second.output
+    week2 = _digest(smtp)
+    assert week2["Subject"] == "Action plans: 1 overdue, 0 due soon (week of 01/12/2003)"
+    text, html = parts(week2)
+    changed = text.split("WHAT CHANGED SINCE LAST WEEK\n")[1].split("\n\n")[0].splitlines()
+    plan = "Argyll and Bute Council / PMP audit improvement plan"
+    assert changed == [
+        f"- Due date slipped: {plan}, Ref 1: 10/12/2003 -> 31/01/2004 (52 days later; "
+        "slipped 1 time(s) in all)",
+        f"- Newly complete: {plan}, Ref 2: At risk -> Complete",
+    ]
+    assert "Pat Noaddress" in text and "Pat Noaddress" in html
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    assert "{{ 7*7 }}" in html and "{% if 1 %}yes{% endif %}" in html
+    log = (tmp_path / "registers" / "xltools-weekly.log").read_text()
+    assert "weekly run for 2003-12-01" in log and "no email address for lead officer" in log
+
+
+def test_weekly_init_and_config_paths(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    outcome = CliRunner().invoke(cli, ["weekly", "--init"])
+    assert outcome.exit_code == 0
+    config = load_config(tmp_path / "xltools.toml")
+    assert config.inbox == tmp_path / "inbox"
+    assert config.history == tmp_path / "registers" / "history.sqlite"
+    assert (config.day, config.time, config.email.send) == ("monday", "08:00", False)
+    again = CliRunner().invoke(cli, ["weekly", "--init"])
+    assert again.exit_code == 2 and "already exists" in again.output
+    (tmp_path / "bad.toml").write_text("[weekly]\nday = 'someday'\n")
+    outcome = CliRunner().invoke(cli, ["weekly", "--config", "bad.toml", "--once"])
+    assert outcome.exit_code == 2
+    assert "[weekly] day must be one of monday" in outcome.output
+
+
+def test_lock_stops_overlapping_runs_and_stale_locks_are_taken_over(tmp_path):
+    lock = tmp_path / "registers" / ".xltools-weekly.lock"
+    with (
+        RunLock(lock),
+        pytest.raises(XltoolsError, match="another weekly run is in progress"),
+        RunLock(lock),
+    ):
+        pass
+    assert not lock.exists()
+    lock.write_text("999999999\n")  # a process that cannot exist
+    with RunLock(lock):
+        assert lock.read_text().split()[0] != "999999999"
+
+
+def test_failing_timed_run_is_logged_and_the_timer_keeps_going(tmp_path, caplog):
+    config = load_config(_config(tmp_path, 1, send=False))  # no inbox folder: the run fails
+    with caplog.at_level(logging.INFO, logger="xltools.weekly"):
+        assert guarded_run(config) is None
+        ticks = iter([False, False, True])
+        run_on_timer(config, poll_seconds=0, stop=lambda: next(ticks))
+    assert "weekly run failed" in caplog.text and "is not a folder" in caplog.text
+    assert "waiting for monday at 08:00" in caplog.text

@@ -1,0 +1,96 @@
+"""``xltools summarise``: email-ready summaries of a register, optionally sent."""
+
+from __future__ import annotations
+
+import click
+
+from xltools.cli import cli
+
+
+def smtp_options(function):
+    """The SMTP options, shared by every command that sends mail."""
+    options = [
+        click.option("--send", is_flag=True, help="Send the messages (default: only write them)."),
+        click.option("--smtp-host", default="localhost", show_default=True),
+        click.option("--smtp-port", type=int, default=None, help="Default 25, or 465 with --ssl."),
+        click.option("--starttls", is_flag=True, help="Upgrade the connection with STARTTLS."),
+        click.option("--ssl", "use_ssl", is_flag=True, help="Connect with TLS from the start."),
+        click.option(
+            "--smtp-user",
+            help="Log in as this user; the password is read from the environment variable "
+            "XLTOOLS_SMTP_PASSWORD, never from a flag.",
+        ),
+        click.option("--from", "sender", default="", help="The From address."),
+        click.option("--to", "digest_to", multiple=True, help="Digest recipient (repeatable)."),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
+def report_sending(report) -> None:
+    for name, reason in report.failed:
+        click.echo(f"failed: {name}: {reason}", err=True)
+    click.echo(f"sent {len(report.sent)}, failed {len(report.failed)}")
+
+
+@cli.command("summarise")
+@click.argument("register", type=click.Path(dir_okay=False))
+@click.option(
+    "-o",
+    "--outbox",
+    required=True,
+    type=click.Path(file_okay=False),
+    help="Folder to write digest.* and leads/*.eml into.",
+)
+@click.option(
+    "--leads",
+    "leads_csv",
+    type=click.Path(dir_okay=False),
+    help="CSV of lead officers' addresses: name,email.",
+)
+@smtp_options
+@click.pass_context
+def summarise(
+    ctx,
+    register,
+    outbox,
+    leads_csv,
+    send,
+    smtp_host,
+    smtp_port,
+    starttls,
+    use_ssl,
+    smtp_user,
+    sender,
+    digest_to,
+):
+    """Write the management digest and a note per lead officer from REGISTER.
+
+    \b
+    Examples:
+      xltools summarise register.xlsx -o outbox/
+      XLTOOLS_SMTP_PASSWORD=... xltools summarise register.xlsx -o outbox/ --send \\
+        --smtp-host mail.council.gov.uk --starttls --smtp-user coordinator \\
+        --from coordinator@council.gov.uk --to dmt@council.gov.uk
+    """
+    from xltools import summary
+
+    if starttls and use_ssl:
+        raise click.UsageError("choose one of --starttls and --ssl")
+    if send and not sender:
+        raise click.UsageError("--send needs --from")
+    data = summary.read_register(register)
+    leads = summary.read_leads_csv(leads_csv) if leads_csv else {}
+    summaries = summary.summarise(data, leads, sender, list(digest_to))
+    written = summary.write_outbox(summaries, outbox)
+    click.echo(f"wrote {len(written)} message(s) to {outbox}")
+    for lead in summaries.leads_without_address:
+        click.echo(f"no address for lead officer: {lead}")
+    if send:
+        settings = summary.SmtpSettings(
+            smtp_host, smtp_port or (465 if use_ssl else 25), starttls, use_ssl, smtp_user
+        )
+        report = summary.send(summaries.messages, settings)
+        report_sending(report)
+        ctx.exit(1 if report.failed else 0)

@@ -1,0 +1,48 @@
+"""``xltools weekly``: the coordinator's scheduled job."""
+
+from __future__ import annotations
+
+import click
+
+from xltools.cli import cli, reporting_date_option
+
+
+@cli.command("weekly")
+@click.option(
+    "--config",
+    "config_path",
+    default="xltools.toml",
+    show_default=True,
+    type=click.Path(dir_okay=False),
+    help="The weekly config file.",
+)
+@click.option("--once", is_flag=True, help="Run now and exit (for cron or Task Scheduler).")
+@click.option("--init", is_flag=True, help="Write a commented example xltools.toml here.")
+@reporting_date_option("With --once: the reporting date, YYYY-MM-DD (default: today).")
+@click.pass_context
+def weekly(ctx, config_path, once, init, reporting_date):
+    """Consolidate, archive, summarise and (if configured) send, every week.
+
+    \b
+    Examples:
+      xltools weekly --init
+      xltools weekly --config xltools.toml --once
+      xltools weekly --config xltools.toml        # stays running; runs each week
+    """
+    from xltools import weekly as job
+
+    if init:
+        click.echo(f"wrote {job.init_config('.')}: edit it, then run 'xltools weekly --once'")
+        return
+    if reporting_date and not once:
+        raise click.UsageError("--reporting-date goes with --once")
+    config = job.load_config(config_path)
+    job.setup_logging(config)
+    if once:
+        result = job.run_once(config, reporting_date)
+        click.echo(f"register: {result.register}")
+        click.echo(f"outbox: {result.outbox}")
+        if config.email.send:
+            click.echo(f"sent {result.sent}, failed {len(result.failed)}")
+        ctx.exit(result.exit_status)
+    job.run_on_timer(config)

@@ -1,0 +1,276 @@
+"""The coordinator's weekly job, end to end, once or on a timer.
+
+One run: consolidate the inbox (keeping the history), archive the register
+as ``registers/register-YYYY-MM-DD.xlsx`` (the reporting date), write the
+digest and the lead officers' notes into ``outbox/YYYY-MM-DD/``, and send them
+if the config says so. A lock file stops two runs overlapping; every run is
+logged to a file and the terminal. ``run_on_timer`` runs it every week with the
+``schedule`` package; a failing run is logged with its reason and the timer
+keeps going.
+
+The config is TOML (``xltools weekly --init`` writes a commented example).
+Paths in it are relative to the config file.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import time
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+from xltools.errors import XltoolsError
+
+LOG = logging.getLogger("xltools.weekly")
+DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+LOCK_NAME = ".xltools-weekly.lock"
+
+
+@dataclass
+class EmailConfig:
+    send: bool = False
+    smtp_host: str = "localhost"
+    smtp_port: int = 25
+    starttls: bool = False
+    ssl: bool = False
+    smtp_user: str | None = None
+    password_env: str = "XLTOOLS_SMTP_PASSWORD"
+    sender: str = ""
+    digest_to: list[str] = field(default_factory=list)
+    leads_csv: Path | None = None
+
+
+@dataclass
+class WeeklyConfig:
+    path: Path
+    inbox: Path
+    registers: Path
+    outbox: Path
+    history: Path
+    log: Path
+    day: str = "monday"
+    time: str = "08:00"
+    rules: str = "default"
+    email: EmailConfig = field(default_factory=EmailConfig)
+
+
+@dataclass
+class WeeklyResult:
+    reporting_date: dt.date
+    register: Path
+    outbox: Path
+    exit_status: int
+    summary: str
+    sent: int = 0
+    failed: list[tuple[str, str]] = field(default_factory=list)
+
+
+def example_config() -> str:
+    return (resources.files("xltools") / "data" / "xltools.toml").read_text("utf-8")
+
+
+def init_config(folder: str | Path = ".") -> Path:
+    """Write the commented example config into a folder; never overwrite one."""
+    path = Path(folder) / "xltools.toml"
+    if path.exists():
+        raise XltoolsError("already exists: edit it, or move it aside first", path)
+    from xltools.fileio import write_text
+
+    return write_text(path, example_config())
+
+
+def load_config(path: str | Path) -> WeeklyConfig:
+    """Read and check a weekly config. Errors name the file and the setting."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise XltoolsError(
+            "no such config file: 'xltools weekly --init' writes one", path
+        ) from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise XltoolsError(f"the config is not valid TOML: {error}", path) from None
+    base = path.parent.resolve()
+    weekly = data.get("weekly", {})
+    email = data.get("email", {})
+
+    def folder(key: str, default: str) -> Path:
+        value = weekly.get(key, default)
+        if not isinstance(value, str) or not value:
+            raise XltoolsError(f"[weekly] {key} must be a path", path)
+        return (base / value).resolve()
+
+    day = str(weekly.get("day", "monday")).lower()
+    if day not in DAYS:
+        raise XltoolsError(f"[weekly] day must be one of {', '.join(DAYS)}, not '{day}'", path)
+    at = str(weekly.get("time", "08:00"))
+    try:
+        dt.time.fromisoformat(at)
+    except ValueError:
+        raise XltoolsError(f"[weekly] time must be HH:MM, not '{at}'", path) from None
+    registers = folder("registers", "registers")
+    digest_to = email.get("digest_to", [])
+    if isinstance(digest_to, str):
+        digest_to = [digest_to]
+    leads_csv = email.get("leads_csv")
+    config = WeeklyConfig(
+        path=path,
+        inbox=folder("inbox", "inbox"),
+        registers=registers,
+        outbox=folder("outbox", "outbox"),
+        history=folder("history", "registers/history.sqlite"),
+        log=folder("log", "registers/xltools-weekly.log"),
+        day=day,
+        time=at,
+        rules=str(weekly.get("rules", "default")),
+        email=EmailConfig(
+            send=bool(email.get("send", False)),
+            smtp_host=str(email.get("smtp_host", "localhost")),
+            smtp_port=int(email.get("smtp_port", 465 if email.get("ssl") else 25)),
+            starttls=bool(email.get("starttls", False)),
+            ssl=bool(email.get("ssl", False)),
+            smtp_user=email.get("smtp_user") or None,
+            password_env=str(email.get("password_env", "XLTOOLS_SMTP_PASSWORD")),
+            sender=str(email.get("from", "")),
+            digest_to=[str(a) for a in digest_to],
+            leads_csv=(base / leads_csv).resolve() if leads_csv else None,
+        ),
+    )
+    if config.rules not in ("default", "audit"):
+        config.rules = str((base / config.rules).resolve())
+    if config.email.send and not config.email.sender:
+        raise XltoolsError("[email] send = true needs a 'from' address", path)
+    return config
+
+
+def setup_logging(config: WeeklyConfig) -> None:
+    """Log to the config's log file and to the terminal (once per process)."""
+    if any(getattr(h, "_xltools", False) for h in LOG.handlers):
+        return
+    config.log.parent.mkdir(parents=True, exist_ok=True)
+    formatter = logging.Formatter("%(asctime)s %(levelname)s %(message)s")
+    for handler in (logging.FileHandler(config.log, encoding="utf-8"), logging.StreamHandler()):
+        handler.setFormatter(formatter)
+        handler._xltools = True  # type: ignore[attr-defined]
+        LOG.addHandler(handler)
+    LOG.setLevel(logging.INFO)
+
+
+class RunLock:
+    """A lock file that stops two weekly runs overlapping.
+
+    A lock left by a process that no longer exists (a crash, a reboot) is taken over.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def __enter__(self) -> RunLock:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        for _ in range(2):
+            try:
+                handle = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+            except FileExistsError:
+                if self._stale():
+                    self.path.unlink(missing_ok=True)
+                    continue
+                raise XltoolsError(
+                    "another weekly run is in progress (lock file present); if none is, "
+                    "delete the lock file",
+                    self.path,
+                ) from None
+            with os.fdopen(handle, "w") as lock:
+                lock.write(f"{os.getpid()}\n{dt.datetime.now().isoformat()}\n")
+            return self
+        raise XltoolsError("could not take the lock file", self.path)
+
+    def _stale(self) -> bool:
+        try:
+            pid = int(self.path.read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            return True
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            return False
+        return False
+
+    def __exit__(self, *exc_info) -> None:
+        self.path.unlink(missing_ok=True)
+
+
+def run_once(config: WeeklyConfig, reporting_date: dt.date | None = None) -> WeeklyResult:
+    """One weekly run (see the module docstring)."""
+    from xltools import summary
+    from xltools.consolidate import consolidate
+    from xltools.register import write_register
+
+    reporting_date = reporting_date or dt.date.today()
+    with RunLock(config.registers / LOCK_NAME):
+        LOG.info("weekly run for %s: reading %s", reporting_date.isoformat(), config.inbox)
+        result = consolidate(
+            config.inbox, reporting_date, rules=config.rules, history=config.history
+        )
+        register = config.registers / f"register-{reporting_date.isoformat()}.xlsx"
+        write_register(result, register)
+        totals = result.totals()
+        text = (
+            f"{totals['plans_read']} plan(s), {totals['actions']} action(s), "
+            f"{totals['overdue']} overdue, {totals['due_soon']} due soon, "
+            f"{totals['problems']} problem(s), {totals['changes']} change(s)"
+        )
+        LOG.info("register written to %s: %s", register, text)
+        leads = summary.read_leads_csv(config.email.leads_csv) if config.email.leads_csv else {}
+        summaries = summary.summarise(result, leads, config.email.sender, config.email.digest_to)
+        outbox = config.outbox / reporting_date.isoformat()
+        summary.write_outbox(summaries, outbox)
+        LOG.info("%d message(s) written to %s", len(summaries.messages), outbox)
+        for lead in summaries.leads_without_address:
+            LOG.warning("no email address for lead officer %s", lead)
+        weekly = WeeklyResult(reporting_date, register, outbox, result.exit_status, text)
+        if config.email.send:
+            settings = summary.SmtpSettings(
+                config.email.smtp_host,
+                config.email.smtp_port,
+                config.email.starttls,
+                config.email.ssl,
+                config.email.smtp_user,
+                config.email.password_env,
+            )
+            report = summary.send(summaries.messages, settings)
+            weekly.sent, weekly.failed = len(report.sent), report.failed
+            for name, reason in report.failed:
+                LOG.error("message %s not sent: %s", name, reason)
+            LOG.info("sent %d, failed %d", len(report.sent), len(report.failed))
+            if report.failed:
+                weekly.exit_status = 1
+        return weekly
+
+
+def guarded_run(config: WeeklyConfig) -> WeeklyResult | None:
+    """A timed run: any failure is logged with its reason and the timer keeps going."""
+    try:
+        return run_once(config)
+    except XltoolsError as error:
+        LOG.error("weekly run failed: %s", error)
+    except Exception:
+        LOG.exception("weekly run failed unexpectedly")
+    return None
+
+
+def run_on_timer(config: WeeklyConfig, poll_seconds: float = 30.0, stop=None) -> None:
+    """Run every week at the config's day and time until ``stop()`` says so (or forever)."""
+    import schedule
+
+    scheduler = schedule.Scheduler()
+    getattr(scheduler.every(), config.day).at(config.time).do(guarded_run, config)
+    LOG.info("waiting for %s at %s (next run %s)", config.day, config.time, scheduler.next_run)
+    while stop is None or not stop():
+        scheduler.run_pending()
+        time.sleep(poll_seconds)
