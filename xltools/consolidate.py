@@ -125,7 +125,11 @@ class Consolidation:
 
     @property
     def exit_status(self) -> int:
-        return 1 if self.problems else 0
+        """0 every plan read and valid (warnings allowed), 1 some plan unreadable or invalid."""
+        for problem in self.problems:
+            if problem.kind == "unreadable" or any(f.severity == "error" for f in problem.findings):
+                return 1
+        return 0
 
     def totals(self) -> dict[str, int]:
         return {

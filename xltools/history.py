@@ -161,9 +161,16 @@ class History:
         for plan, ref, org, title, action, lead, status, due, progress in rows:
             due_date = dt.date.fromisoformat(due) if due else None
             result[(plan, ref)] = Snapshot(
-                plan, ref, org or "", title or "", action or "", lead or "", status or "",
-                due_date, progress or "",
-            )  # fmt: skip
+                plan,
+                ref,
+                org or "",
+                title or "",
+                action or "",
+                lead or "",
+                status or "",
+                due_date,
+                progress or "",
+            )
         return result
 
     def changes(self, reporting_date: dt.date) -> list[Change]:

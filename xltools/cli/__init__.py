@@ -91,7 +91,16 @@ def cli(ctx: click.Context, debug: bool) -> None:
     ctx.ensure_object(dict)["debug"] = debug
 
 
-COMMAND_MODULES = ("new", "colour", "validate", "verify", "consolidate", "summarise", "weekly")
+COMMAND_MODULES = (
+    "new",
+    "colour",
+    "validate",
+    "verify",
+    "consolidate",
+    "summarise",
+    "weekly",
+    "import_",
+)
 
 
 def _register_commands() -> None:
