@@ -132,3 +132,16 @@ PLAN = {
     model.OWNER_EMAIL: "sandra.greer@example.gov.uk",
     model.REPORTING_DATE: dt.date(2003, 11, 24),
 }
+
+
+def edit_actions(path, changes) -> None:
+    """Edit a plan as staff would: (Ref, column name, new value) on the Actions sheet."""
+    import openpyxl
+
+    book = openpyxl.load_workbook(path)
+    sheet = book["Actions"]
+    header = [c.value for c in sheet[1]]
+    for ref, column, value in changes:
+        row = next(r for r in range(2, sheet.max_row + 1) if sheet.cell(r, 1).value == ref)
+        sheet.cell(row, header.index(column) + 1, value)
+    book.save(path)

@@ -9,7 +9,7 @@ import json
 import openpyxl
 import pytest
 from click.testing import CliRunner
-from conftest import PLAN, action, lo_sheet_tables
+from conftest import PLAN, action, edit_actions, lo_sheet_tables
 
 from xltools import model
 from xltools.cli import cli
@@ -159,21 +159,11 @@ def test_register_workbook_sheets(inbox, tmp_path):
         assert "xl/charts/chart1.xml" in archive.namelist()
 
 
-def _edit(path, changes):
-    book = openpyxl.load_workbook(path)
-    sheet = book["Actions"]
-    header = [c.value for c in sheet[1]]
-    for ref, column, value in changes:
-        row = next(r for r in range(2, sheet.max_row + 1) if sheet.cell(r, 1).value == ref)
-        sheet.cell(row, header.index(column) + 1, value)
-    book.save(path)
-
-
 def test_second_week_shows_exactly_the_changes(inbox, tmp_path):
     history = tmp_path / "h.sqlite"
     first = consolidate(inbox, WEEK1, history=history)
     assert first.changes == []
-    _edit(
+    edit_actions(
         inbox / "argyll.xlsx",
         [("1", "Due date", dt.datetime(2004, 1, 31)), ("2", "Status", "Complete")],
     )

@@ -142,11 +142,11 @@ def test_salford_one_cell_per_line():
     assert "Links" in result.report["columns_kept_unmapped"]
 
 
-def test_all_five_validate_without_errors():
+def test_all_five_validate_without_errors(tmp_path):
     for stem, organisation, service, reporting_date in load_examples_builder().SOURCES:
         result = import_plan(LEGACY / f"{stem}.txt", organisation, reporting_date, service)
         path = write_plan(
-            REPO / "bench" / "out" / f"{stem}.xlsx",
+            tmp_path / f"{stem}.xlsx",
             result.plan,
             result.actions,
             result.extra_columns,

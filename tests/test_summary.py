@@ -8,11 +8,10 @@ import email.policy
 import logging
 import socket
 
-import openpyxl
 import pytest
 from aiosmtpd.controller import Controller
 from click.testing import CliRunner
-from conftest import PLAN, action
+from conftest import PLAN, action, edit_actions
 
 from xltools import model
 from xltools.cli import cli
@@ -218,16 +217,6 @@ def _config(tmp_path, port, send=True):
     return config
 
 
-def _edit(path, changes):
-    book = openpyxl.load_workbook(path)
-    sheet = book["Actions"]
-    header = [c.value for c in sheet[1]]
-    for ref, column, value in changes:
-        row = next(r for r in range(2, sheet.max_row + 1) if sheet.cell(r, 1).value == ref)
-        sheet.cell(row, header.index(column) + 1, value)
-    book.save(path)
-
-
 def _digest(smtp):
     digests = [m for _, to, m in smtp.messages if to == ["dmt@example.gov.uk"]]
     return digests[-1]
@@ -245,7 +234,7 @@ def test_a_whole_fortnight(inbox, tmp_path, smtp):
     week1 = _digest(smtp)
     assert week1["Subject"] == "Action plans: 2 overdue, 1 due soon (week of 24/11/2003)"
 
-    _edit(
+    edit_actions(
         inbox / "argyll.xlsx",
         [("1", "Due date", dt.datetime(2004, 1, 31)), ("2", "Status", "Complete")],
     )

@@ -21,12 +21,12 @@ from pathlib import Path
 
 from xltools import model
 from xltools.cells import EXCEL_CELL_LIMIT, clean_text
-from xltools.errors import UnreadableWorkbook, XltoolsError
+from xltools.errors import XltoolsError
 from xltools.findings import WARNING, FileReport, Finding
 from xltools.history import Change, History, Snapshot, plan_key
-from xltools.read import DEFAULT_LIMITS, Limits, PlanTable, discover, read_plan
+from xltools.read import DEFAULT_LIMITS, Limits, PlanTable, discover
 from xltools.rules import RulePack, load_pack
-from xltools.validate import unreadable_report, validate_tables
+from xltools.validate import read_and_validate
 
 ORGANISATION, SERVICE, PLAN_TITLE = model.ORGANISATION, model.SERVICE, model.PLAN_TITLE
 SOURCE_FILE, SOURCE_ROW = "Source file", "Source row"
@@ -218,17 +218,13 @@ def consolidate(
     pack = rules if isinstance(rules, RulePack) else load_pack(rules)
     discovery = discover([inbox])
 
-    tables: list[PlanTable] = []
-    reports: dict[Path, FileReport] = {}
-    for path in discovery.workbooks:
-        if progress:
-            progress(path)
-        try:
-            tables.append(read_plan(path, limits))
-        except UnreadableWorkbook as error:
-            reports[path] = unreadable_report(path, error)
-    for report in validate_tables(tables, pack, reporting_date):
-        reports[report.path] = report
+    reports = dict(
+        zip(
+            discovery.workbooks,
+            read_and_validate(discovery.workbooks, pack, reporting_date, limits, progress),
+            strict=True,
+        )
+    )
 
     rows: list[dict[str, object]] = []
     plans: list[PlanSummary] = []

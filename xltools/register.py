@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from xltools import model, styles
+from xltools import model
 from xltools.cells import column_letters
 from xltools.consolidate import (
     DAYS_OVERDUE,
@@ -28,7 +28,7 @@ from xltools.consolidate import (
 )
 from xltools.fileio import atomic_path
 from xltools.history import CHANGE_KINDS
-from xltools.xlsx import new_workbook, write_value
+from xltools.xlsx import new_workbook, standard_formats, write_value
 
 # The Overdue and Due soon sheets are for chasing: the columns a chaser needs.
 VIEW_COLUMNS = (
@@ -69,7 +69,7 @@ def write_register(result: Consolidation, path: str | Path) -> Path:
         # constant_memory streams rows to disk, so 100,000 actions fit in little memory;
         # every sheet is written strictly row by row for it.
         workbook = new_workbook(temporary, constant_memory=True, title="Action plan register")
-        formats = _formats(workbook)
+        formats = standard_formats(workbook)
         _summary(workbook, formats, result)
         _action_sheet(workbook, formats, "Register", result.rows, REGISTER_COLUMNS)
         _action_sheet(workbook, formats, "Overdue", result.overdue, VIEW_COLUMNS)
@@ -78,27 +78,6 @@ def write_register(result: Consolidation, path: str | Path) -> Path:
         _problems(workbook, formats, result)
         workbook.close()
     return path
-
-
-def _formats(workbook) -> dict:
-    formats = {
-        "header": workbook.add_format(
-            {
-                "bold": True,
-                "font_color": styles.HEADER_FONT,
-                "bg_color": styles.HEADER_FILL,
-                "text_wrap": True,
-                "valign": "top",
-            }
-        ),
-        "date": workbook.add_format({"num_format": styles.DATE_FORMAT, "valign": "top"}),
-        "text": workbook.add_format({"valign": "top"}),
-        "title": workbook.add_format({"bold": True, "font_size": 14}),
-        "bold": workbook.add_format({"bold": True}),
-    }
-    for rag, (fill, font) in model.RAG_COLOURS.items():
-        formats[rag] = workbook.add_format({"bg_color": fill, "font_color": font})
-    return formats
 
 
 def _header(sheet, formats, headers: Sequence[str], row: int = 0) -> None:
@@ -211,19 +190,20 @@ def _changes(workbook, formats, result: Consolidation) -> None:
         sheet.set_column(column, column, width)
     _header(sheet, formats, headers)
     sheet.freeze_panes(1, 0)
-    for row, change in enumerate(result.changes, start=1):
-        values = [
-            CHANGE_KINDS.get(change.kind, change.kind),
-            change.plan,
-            change.ref,
-            change.action,
-            change.old,
-            change.new,
-            change.detail,
-            change.times_slipped or None,
+    lines = [
+        [
+            CHANGE_KINDS.get(c.kind, c.kind),
+            c.plan,
+            c.ref,
+            c.action,
+            c.old,
+            c.new,
+            c.detail,
+            c.times_slipped or None,
         ]
-        for column, value in enumerate(values):
-            write_value(sheet, row, column, value, formats["date"], formats["text"])
+        for c in result.changes
+    ]
+    _write_rows(sheet, formats, lines)
     if not result.changes:
         sheet.write_string(1, 0, "No changes since the last run (or no earlier run).")
 
@@ -235,31 +215,30 @@ def _problems(workbook, formats, result: Consolidation) -> None:
         sheet.set_column(column, column, width)
     _header(sheet, formats, headers)
     sheet.freeze_panes(1, 0)
-    row = 0
-    for path, reason in result.skipped:
-        row += 1
-        for column, value in enumerate([str(path), "skipped", "", "", "", "", "", reason]):
-            write_value(sheet, row, column, value, formats["date"], formats["text"])
+    lines = [[str(path), "skipped", "", "", "", "", "", reason] for path, reason in result.skipped]
     for problem in result.problems:
         if problem.kind == "unreadable":
-            row += 1
-            values = [str(problem.path), "not read", "error", "", "", "", "", problem.reason]
-            for column, value in enumerate(values):
-                write_value(sheet, row, column, value, formats["date"], formats["text"])
-            continue
-        for finding in problem.findings:
-            row += 1
-            values = [
+            lines.append([str(problem.path), "not read", "error", "", "", "", "", problem.reason])
+        lines.extend(
+            [
                 str(problem.path),
-                finding.code,
-                finding.severity,
-                finding.location(),
-                finding.column,
-                finding.ref,
-                finding.value,
-                finding.message,
+                f.code,
+                f.severity,
+                f.location(),
+                f.column,
+                f.ref,
+                f.value,
+                f.message,
             ]
-            for column, value in enumerate(values):
-                write_value(sheet, row, column, value, formats["date"], formats["text"])
-    if row == 0:
+            for f in problem.findings
+        )
+    _write_rows(sheet, formats, lines)
+    if not lines:
         sheet.write_string(1, 0, "No problems: every plan was read and passed its checks.")
+
+
+def _write_rows(sheet, formats, lines: list[list[object]]) -> None:
+    """Write rows of values under a header row, each value as what it is."""
+    for row, values in enumerate(lines, start=1):
+        for column, value in enumerate(values):
+            write_value(sheet, row, column, value, formats["date"], formats["text"])

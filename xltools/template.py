@@ -17,7 +17,7 @@ from pathlib import Path
 from xltools import model, styles
 from xltools.cells import column_letters
 from xltools.fileio import atomic_path
-from xltools.xlsx import new_workbook, write_value
+from xltools.xlsx import new_workbook, standard_formats, write_value
 
 DEFAULT_ROWS = 500  # rows prepared with dropdowns, validation and colouring
 EARLIEST_DATE = dt.date(2000, 1, 1)
@@ -43,7 +43,7 @@ def write_plan(
         workbook = new_workbook(
             temporary, title=str(plan.get(model.PLAN_TITLE) or "Improvement action plan")
         )
-        formats = _formats(workbook)
+        formats = standard_formats(workbook)
         _write_plan_sheet(workbook, formats, plan)
         _write_actions_sheet(
             workbook, formats, actions, list(extra_columns), max(prepared_rows, len(actions))
@@ -53,29 +53,6 @@ def write_plan(
         workbook.get_worksheet_by_name(model.ACTIONS_SHEET).activate()
         workbook.close()
     return path
-
-
-def _formats(workbook) -> dict:
-    formats = {
-        "header": workbook.add_format(
-            {
-                "bold": True,
-                "font_color": styles.HEADER_FONT,
-                "bg_color": styles.HEADER_FILL,
-                "text_wrap": True,
-                "valign": "top",
-                "border": 1,
-            }
-        ),
-        "label": workbook.add_format({"bold": True, "valign": "top"}),
-        "wrap": workbook.add_format({"text_wrap": True, "valign": "top"}),
-        "date": workbook.add_format({"num_format": styles.DATE_FORMAT, "valign": "top"}),
-        "title": workbook.add_format({"bold": True, "font_size": 14}),
-        "heading": workbook.add_format({"bold": True, "font_size": 12}),
-    }
-    for rag, (fill, font) in model.RAG_COLOURS.items():
-        formats[rag] = workbook.add_format({"bg_color": fill, "font_color": font})
-    return formats
 
 
 def _write_plan_sheet(workbook, formats: dict, plan: Mapping[str, object]) -> None:

@@ -9,7 +9,7 @@ never stops the others.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from xltools.errors import UnreadableWorkbook, XltoolsError
@@ -49,14 +49,27 @@ def validate(
         raise XltoolsError(
             "no plan workbooks (.xlsx, .xlsm) found in " + ", ".join(map(str, paths))
         )
+    reports = read_and_validate(discovery.workbooks, pack, reporting_date, limits)
+    return ValidationReport(reports, pack.name, discovery.skipped)
+
+
+def read_and_validate(
+    paths: list[Path],
+    pack: RulePack,
+    reporting_date: dt.date | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+    progress: Callable[[Path], None] | None = None,
+) -> list[FileReport]:
+    """Read every workbook (an unreadable one becomes its report) and validate them together."""
     reports: dict[Path, FileReport] = {}
     tables: list[PlanTable] = []
-    for path in discovery.workbooks:
+    for path in paths:
+        if progress:
+            progress(path)
         try:
             tables.append(read_plan(path, limits))
         except UnreadableWorkbook as error:
             reports[path] = unreadable_report(path, error)
     for report in validate_tables(tables, pack, reporting_date):
         reports[report.path] = report
-    ordered = [reports[path] for path in discovery.workbooks]
-    return ValidationReport(ordered, pack.name, discovery.skipped)
+    return [reports[path] for path in paths]

@@ -63,3 +63,31 @@ def write_value(worksheet, row: int, column: int, value: object, date_format, ce
     else:
         worksheet.write_blank(row, column, None, cell_format)
     return cleaned if (cleaned.truncated or cleaned.removed_controls) else None
+
+
+def standard_formats(workbook) -> dict:
+    """The formats every xltools workbook shares: header, label, text, date, one per RAG."""
+    from xltools import model, styles
+
+    formats = {
+        "header": workbook.add_format(
+            {
+                "bold": True,
+                "font_color": styles.HEADER_FONT,
+                "bg_color": styles.HEADER_FILL,
+                "text_wrap": True,
+                "valign": "top",
+                "border": 1,
+            }
+        ),
+        "label": workbook.add_format({"bold": True, "valign": "top"}),
+        "bold": workbook.add_format({"bold": True}),
+        "wrap": workbook.add_format({"text_wrap": True, "valign": "top"}),
+        "text": workbook.add_format({"valign": "top"}),
+        "date": workbook.add_format({"num_format": styles.DATE_FORMAT, "valign": "top"}),
+        "title": workbook.add_format({"bold": True, "font_size": 14}),
+        "heading": workbook.add_format({"bold": True, "font_size": 12}),
+    }
+    for rag, (fill, font) in model.RAG_COLOURS.items():
+        formats[rag] = workbook.add_format({"bg_color": fill, "font_color": font})
+    return formats
