@@ -372,3 +372,17 @@ def test_validate_source_is_untouched_and_annotate_writes_a_copy(tmp_path):
     # The staff's dropdowns survive in the copy.
     validations = {str(v.sqref) for v in book["Actions"].data_validations.dataValidation}
     assert "L2:L501" in validations
+
+
+def test_pandera_schemas_built_from_packs_round_trip_through_yaml():
+    import pandera.pandas as pa
+
+    from xltools.rules import _schema, register_checks
+
+    register_checks()
+    for name in ("default", "audit"):
+        specs = [s for s in load_pack(name).checks if not s.on_plan_sheet]
+        schema = _schema(specs)
+        again = pa.DataFrameSchema.from_yaml(schema.to_yaml())
+        assert [c.name for c in again.checks] == [c.name for c in schema.checks]
+        assert [c.statistics for c in again.checks] == [c.statistics for c in schema.checks]

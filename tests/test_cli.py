@@ -1,0 +1,59 @@
+"""The command line as a whole: entry points, speed of --help, argument errors."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from click.testing import CliRunner
+
+from xltools import __version__
+from xltools.cli import cli
+
+
+def test_python_dash_m_and_version():
+    result = subprocess.run(
+        [sys.executable, "-m", "xltools", "--version"], capture_output=True, text=True, check=True
+    )
+    assert result.stdout == f"xltools, version {__version__}\n"
+
+
+def test_help_imports_no_heavy_library():
+    code = (
+        "import sys, xltools.cli; "
+        "print(sorted(m for m in ('pandas', 'pandera', 'openpyxl', 'xlsxwriter', "
+        "'python_calamine', 'jinja2') if m in sys.modules))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.stdout == "[]\n"
+
+
+def test_every_command_has_help_with_an_example():
+    for name in (
+        "new",
+        "colour",
+        "validate",
+        "verify",
+        "consolidate",
+        "summarise",
+        "weekly",
+        "import",
+    ):
+        result = CliRunner().invoke(cli, [name, "--help"])
+        assert result.exit_code == 0, name
+        assert "Example" in result.output, name
+
+
+def test_argument_errors_exit_2_with_their_message(tmp_path):
+    result = CliRunner().invoke(cli, ["consolidate", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "Error: Missing option '-o' / '--output'." in result.output
+    result = CliRunner().invoke(cli, ["frobnicate"])
+    assert result.exit_code == 2 and "No such command 'frobnicate'" in result.output
+    (tmp_path / "plan.xlsx").write_bytes(b"")
+    result = CliRunner().invoke(cli, ["new", str(tmp_path / "plan.xlsx")])
+    assert result.exit_code == 2
+    assert (
+        f"Error: {tmp_path / 'plan.xlsx'} already exists: choose another name or use --force"
+        in result.output
+    )
