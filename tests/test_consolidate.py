@@ -150,6 +150,9 @@ def test_register_workbook_sheets(inbox, tmp_path):
     assert ['"Red"'] in rag_rules
     overdue = book["Overdue"]
     assert [overdue.cell(r, 3).value for r in (1, 2, 3)] == ["Ref", "2", "3"]
+    due_soon = book["Due soon"]
+    assert [due_soon.cell(r, 3).value for r in (1, 2)] == ["Ref", "1"]
+    assert due_soon.cell(2, 7).value == dt.datetime(2003, 12, 10)
     problems = [row for row in book["Problems"].iter_rows(values_only=True)][1:]
     assert any(row[1] == "not read" and "broken.xlsx" in row[0] for row in problems)
     assert any(row[1] == "not-a-date" and row[3] == "Actions!F3" for row in problems)

@@ -173,6 +173,9 @@ class Layout:
     extras: dict[int, str]  # cell index -> extra column name
     mapping_report: dict[str, str]
 
+    def index_of(self, column: str) -> int | None:
+        return next((i for i, name in self.columns.items() if name == column), None)
+
 
 @dataclass
 class ImportedAction:
@@ -273,7 +276,143 @@ def _normalised(cells: list[str]) -> list[str]:
     return [model.normalise_header(c) for c in cells if c]
 
 
+@dataclass
+class Draft:
+    """One action's cells as grouped from the source rows, before interpretation."""
+
+    line: int
+    cells: dict[int, str]
+    heading: str | None = None
+
+
+class _Grouper:
+    """Walks the rows after the header and groups them into one draft per action."""
+
+    def __init__(self, rows: list[SourceRow], header_index: int, layout: Layout) -> None:
+        self.rows = rows
+        self.header_index = header_index
+        self.layout = layout
+        self.header_key = _normalised(rows[header_index].cells)
+        self.mapped = len(layout.columns)
+        self.ref_index = layout.index_of(model.REF)
+        self.action_index = layout.index_of(model.ACTION)
+        self.area_index = layout.index_of(model.AREA)
+        self.numbered = _is_numbered(rows[header_index + 1 :], self.ref_index, self.action_index)
+        self.drafts: list[Draft] = []
+        self.judgements: list[dict[str, object]] = []
+
+    def cell(self, row: SourceRow | None, index: int | None) -> str:
+        if row is None or index is None or index >= len(row.cells):
+            return ""
+        value = row.cells[index]
+        return "" if FILLER.match(value) else value
+
+    def has_ref(self, row: SourceRow | None) -> bool:
+        return bool(self.cell(row, self.ref_index)) or bool(
+            LEADING_NUMBER.match(self.cell(row, self.action_index))
+        )
+
+    def judge(self, line: int, judgement: str) -> None:
+        self.judgements.append({"line": line, "judgement": judgement})
+
+    def group(self) -> list[Draft]:
+        rows = self.rows
+        heading: str | None = None
+        pending_heading: str | None = None  # a heading standing just above a header row
+        prefix: dict[int, str] | None = None  # text that runs on into the next action
+        if self.header_index > 0:
+            pending_heading = _single_text(rows[self.header_index - 1])
+        heading = pending_heading
+        pending_heading = None
+        for position in range(self.header_index + 1, len(rows)):
+            row = rows[position]
+            if row.blank:
+                continue
+            if _is_repeated_header(row, self.header_key, self.mapped):
+                heading = pending_heading or heading
+                pending_heading = None
+                continue
+            headers = self.layout.headers
+            cells = {
+                i: _strip_heading(value, headers[i] if i < len(headers) else "")
+                for i, value in enumerate(row.cells)
+                if value and not FILLER.match(value)
+            }
+            if not cells:
+                continue
+            title = self._heading_text(cells)
+            if title is not None:
+                if len(cells) == 1 and _next_is_header(
+                    rows, position, self.header_key, self.mapped
+                ):
+                    pending_heading = title
+                else:
+                    heading = title.rstrip(":")
+                continue
+            action_text = self.cell(row, self.action_index)
+            has_ref = self.has_ref(row)
+            following = rows[position + 1] if position + 1 < len(rows) else None
+            if (
+                self.drafts
+                and self.numbered
+                and not has_ref
+                and action_text
+                and following is not None
+                and self.has_ref(following)
+                and not re.search(r"[.:;!?]\s*$", action_text)
+            ):
+                prefix = cells
+                self.judge(
+                    row.line, "row text continued on the next row: joined to the action below"
+                )
+                continue
+            if self.drafts and self._continues_previous(cells, has_ref, bool(action_text)):
+                previous = self.drafts[-1].cells
+                for index, value in cells.items():
+                    previous[index] = (
+                        f"{previous[index]}\n{value}" if previous.get(index) else value
+                    )
+                self.judge(row.line, "continuation row joined to the action above")
+                continue
+            if prefix:
+                for index, value in prefix.items():
+                    cells[index] = f"{value} {cells[index]}" if cells.get(index) else value
+                prefix = None
+            self.drafts.append(Draft(row.line, cells, heading))
+        return self.drafts
+
+    def _heading_text(self, cells: dict[int, str]) -> str | None:
+        """A section heading: one or two cells, only where a ref, area or action would be."""
+        heading_columns = {self.ref_index, self.area_index, self.action_index, 0}
+        if len(cells) > 2 or not set(cells) <= heading_columns:
+            return None
+        if len(cells) == 2 and self.ref_index not in cells:
+            return None
+        text = (
+            cells.get(self.area_index)
+            or cells.get(self.action_index)
+            or next((v for i, v in sorted(cells.items()) if i != self.ref_index), "")
+        )
+        return text.split("\n")[0]
+
+    def _continues_previous(self, cells: dict[int, str], has_ref: bool, has_action: bool) -> bool:
+        if self.action_index is not None and not has_action:
+            return True  # no action text: details of the action above
+        if not self.numbered or has_ref:
+            return False
+        # A row filling most columns is an action whose number was lost, unless the
+        # action above ends "...to ensure:" and this row is its list.
+        full = len(cells) >= max(3, 0.75 * self.mapped)
+        above = (
+            self.drafts[-1].cells.get(self.action_index, "")
+            if self.action_index is not None
+            else ""
+        )
+        return not full or bool(re.search(r":\s*$", above or ""))
+
+
 def read_layout(rows: list[SourceRow]) -> LayoutResult:
+    """Read a plan's layout and its actions (see the module docstring)."""
     header_index = _choose_header(rows)
     header_row = rows[header_index]
     headers = list(header_row.cells)
@@ -283,173 +422,56 @@ def read_layout(rows: list[SourceRow]) -> LayoutResult:
     headers += [""] * (width - len(headers))
     layout = Layout(header_row.line, headers, columns, extras, mapping)
     title_rows = [" ".join(r.cells).strip() for r in rows[:header_index] if not r.blank]
-    header_key = _normalised(header_row.cells)
-    target_of = {index: target for index, target in columns.items()}
-    ref_index = next((i for i, t in columns.items() if t == model.REF), None)
-    action_index = next((i for i, t in columns.items() if t == model.ACTION), None)
-    area_index = next((i for i, t in columns.items() if t == model.AREA), None)
-
-    def cell(row: SourceRow, index: int | None) -> str:
-        if index is None or index >= len(row.cells):
-            return ""
-        value = row.cells[index]
-        return "" if NOT_APPLICABLE.match(value) and value.strip() in ("_", "-") else value
-
-    numbered = _is_numbered(body, ref_index, action_index)
-    judgements: list[dict[str, object]] = []
-    drafts: list[tuple[SourceRow, dict[int, str]]] = []
-    heading: str | None = None
-    pending_heading: str | None = None
-    pending_prefix: dict[int, str] | None = None
-    previous_blank = False
-    for position, row in enumerate(rows):
-        if position < header_index:
-            if position == header_index - 1 and _single_text(row):
-                pending_heading = _single_text(row)
-            continue
-        if position == header_index:
-            heading, pending_heading = pending_heading, None
-            continue
-        if row.blank:
-            previous_blank = True
-            continue
-        if _is_repeated_header(row, header_key, len(columns)):
-            if pending_heading:
-                heading = pending_heading
-            pending_heading = None
-            previous_blank = False
-            continue
-        nonempty = {
-            i: _strip_heading(row.cells[i], headers[i])
-            for i in range(len(row.cells))
-            if row.cells[i] and not FILLER.match(row.cells[i])
-        }
-        next_is_header = _next_is_header(rows, position, header_key, len(columns))
-        if not nonempty:
-            continue
-        heading_columns = {ref_index, area_index, action_index, 0}
-        if len(nonempty) <= 2 and set(nonempty) <= heading_columns:
-            text = (
-                nonempty.get(area_index)
-                or nonempty.get(action_index)
-                or next(
-                    (v for i, v in sorted(nonempty.items()) if target_of.get(i) != model.REF), ""
-                )
-            )
-            if next_is_header and len(nonempty) == 1:
-                pending_heading = text.split("\n")[0]
-                continue
-            if len(nonempty) == 1 or (ref_index in nonempty and len(nonempty) == 2):
-                heading = text.split("\n")[0].rstrip(":")
-                continue
-        has_ref = bool(cell(row, ref_index)) or bool(
-            LEADING_NUMBER.match(cell(row, action_index) or "")
-        )
-        has_action = bool(cell(row, action_index)) if action_index is not None else True
-        action_text = cell(row, action_index)
-        following = rows[position + 1] if position + 1 < len(rows) else None
-        following_has_ref = (
-            following is not None
-            and not following.blank
-            and (
-                bool(cell(following, ref_index))
-                or bool(LEADING_NUMBER.match(cell(following, action_index) or ""))
-            )
-        )
-        if (
-            drafts
-            and numbered
-            and not has_ref
-            and action_text
-            and following_has_ref
-            and not re.search(r"[.:;!?]\s*$", action_text)
-        ):
-            # Text that runs on into the next numbered row: it is that row's beginning.
-            judgements.append(
-                {
-                    "line": row.line,
-                    "judgement": "row text continued on the next row: joined to the action below",
-                }
-            )
-            prefix = dict(nonempty)
-            continue_prefix = prefix
-        else:
-            continue_prefix = None
-        # A row filling most columns is an action whose number was lost, not a continuation.
-        full = len(nonempty) >= max(3, 0.75 * len(columns)) and has_action
-        if drafts and re.search(r":\s*$", drafts[-1][1].get(action_index, "") or ""):
-            full = False  # the action above ends "...to ensure:": this row is its list
-        if (
-            continue_prefix is None
-            and drafts
-            and ((numbered and not has_ref and not full) or not has_action)
-        ):
-            _, previous = drafts[-1]
-            for index, value in nonempty.items():
-                previous[index] = f"{previous[index]}\n{value}" if previous.get(index) else value
-            judgements.append(
-                {"line": row.line, "judgement": "continuation row joined to the action above"}
-            )
-            continue
-        if continue_prefix is not None:
-            pending_prefix = continue_prefix
-            continue
-        values = dict(nonempty)
-        if pending_prefix:
-            for index, value in pending_prefix.items():
-                values[index] = f"{value} {values[index]}" if values.get(index) else value
-            pending_prefix = None
-        if heading is not None and "__heading__" not in values:
-            values["__heading__"] = heading
-        drafts.append((row, values))
-        previous_blank = False
-    del previous_blank
+    grouper = _Grouper(rows, header_index, layout)
+    drafts = grouper.group()
+    judgements = grouper.judgements
 
     actions: list[ImportedAction] = []
-    timescales_not_understood: list[dict[str, object]] = []
-    several_grades: list[dict[str, object]] = []
+    kept: list[tuple[ImportedAction, Draft]] = []
     last_area = None
-    kept: list[tuple[ImportedAction, dict]] = []
-    for row, values in drafts:
-        action = ImportedAction(row.line)
+    for draft in drafts:
+        action = ImportedAction(draft.line)
         out = action.values
-        for index, value in values.items():
-            if isinstance(index, str):
-                continue
+        for index, value in draft.cells.items():
             if index in columns:
                 out[columns[index]] = value
             elif index in extras:
                 out[extras[index]] = value
-        heading_text = values.get("__heading__")
-        _fill_area(
-            out, heading_text, last_area if area_index is not None else None, judgements, row.line
-        )
+        carried_area = last_area if layout.index_of(model.AREA) is not None else None
+        _fill_area(out, draft.heading, carried_area, judgements, draft.line)
         last_area = out.get(model.AREA)
-        _fill_ref(out, judgements, row.line)
+        _fill_ref(out)
         if not out.get(model.ACTION):
-            judgements.append({"line": row.line, "judgement": "row has no action text: skipped"})
+            judgements.append({"line": draft.line, "judgement": "row has no action text: skipped"})
             continue
         actions.append(action)
-        kept.append((action, values))
+        kept.append((action, draft))
     _unique_refs(actions, judgements)
-    for action, values in kept:
+
+    timescales_not_understood: list[dict[str, object]] = []
+    several_grades: list[dict[str, object]] = []
+    for action, draft in kept:
         out, line = action.values, action.line
-        _fill_status_and_grade(out, values, several_grades, judgements, line)
+        _fill_status_and_grade(out, draft.cells, several_grades, judgements, line)
         _fill_dates(out, timescales_not_understood, judgements, line)
-        if out.get(model.LEAD):
-            # Several leads, one per line in the source, become one line.
-            out[model.LEAD] = " / ".join(p for p in out[model.LEAD].split("\n") if p.strip())
-        else:
-            out[model.LEAD] = NOT_GIVEN_LEAD
-            judgements.append(
-                {
-                    "line": line,
-                    "ref": out.get(model.REF),
-                    "judgement": f"no lead officer: set to '{NOT_GIVEN_LEAD}'",
-                }
-            )
+        _fill_lead(out, judgements, line)
     return LayoutResult(
         layout, actions, judgements, timescales_not_understood, several_grades, title_rows
+    )
+
+
+def _fill_lead(out: dict, judgements, line: int) -> None:
+    if out.get(model.LEAD):
+        # Several leads, one per line in the source, become one line.
+        out[model.LEAD] = " / ".join(p for p in out[model.LEAD].split("\n") if p.strip())
+        return
+    out[model.LEAD] = NOT_GIVEN_LEAD
+    judgements.append(
+        {
+            "line": line,
+            "ref": out.get(model.REF),
+            "judgement": f"no lead officer: set to '{NOT_GIVEN_LEAD}'",
+        }
     )
 
 
@@ -528,7 +550,7 @@ def _fill_area(out: dict, heading: str | None, last_area, judgements, line) -> N
         )
 
 
-def _fill_ref(out: dict, judgements, line) -> None:
+def _fill_ref(out: dict) -> None:
     ref = str(out.get(model.REF) or "").strip().rstrip(".")
     action = str(out.get(model.ACTION) or "")
     match = LEADING_NUMBER.match(action)
