@@ -83,6 +83,8 @@ def inbox(tmp_path):
     (inbox / "notes.txt").write_text("not a plan")
     (inbox / ".hidden.xlsx").write_bytes(b"PK")
     (inbox / "broken.xlsx").write_bytes(b"PK\x03\x04 this is not a zip")
+    (inbox / "gone.xlsx").symlink_to(inbox / "deleted.xlsx")
+    (inbox / "old.xlsx").mkdir()
     return inbox
 
 
@@ -97,6 +99,8 @@ def test_register_from_a_real_folder(inbox, tmp_path):
     }
     assert [(p.name, r) for p, r in result.skipped] == [
         (".hidden.xlsx", "hidden file"),
+        ("gone.xlsx", "broken link"),
+        ("old.xlsx", "a folder named like a workbook"),
         ("~$argyll.xlsx", "Office lock file (the workbook is open)"),
     ]
     problems = {p.path.name: p for p in result.problems}

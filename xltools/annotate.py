@@ -253,12 +253,12 @@ class Verification:
 
 
 def _read_certificate(path: Path) -> tuple[dict[str, str], dict[int, tuple[str, str, dict]]]:
-    from python_calamine import CalamineWorkbook
+    from xltools.read import SafeWorkbook
 
-    workbook = CalamineWorkbook.from_path(str(path))
+    workbook = SafeWorkbook(path, (model.VALIDATION_SHEET,))
     if model.VALIDATION_SHEET not in workbook.sheet_names:
         return {}, {}
-    rows = workbook.get_sheet_by_name(model.VALIDATION_SHEET).to_python(skip_empty_area=False)
+    rows = workbook.rows(model.VALIDATION_SHEET)
     labels: dict[str, str] = {}
     fingerprints: dict[int, tuple[str, str, dict]] = {}
     in_rows = False

@@ -133,7 +133,10 @@ def discover(paths: Iterable[str | Path]) -> Discovery:
                 if candidate.is_symlink() and not candidate.exists():
                     skipped.append((candidate, "broken link"))
                     continue
-                if candidate.is_dir() or candidate.suffix.lower() not in WORKBOOK_SUFFIXES:
+                if candidate.suffix.lower() not in WORKBOOK_SUFFIXES:
+                    continue
+                if candidate.is_dir():
+                    skipped.append((candidate, "a folder named like a workbook"))
                     continue
                 if is_lock_file(candidate):
                     skipped.append((candidate, "Office lock file (the workbook is open)"))
@@ -508,38 +511,67 @@ def _honest_value(column: str | None, value: object) -> object:
     return value
 
 
-def _sheet_rows(workbook, name: str, errors: dict[tuple[int, int], str]) -> list[list[object]]:
-    rows = workbook.get_sheet_by_name(name).to_python(skip_empty_area=False)
-    for (row, column), text in errors.items():
-        if row < len(rows) and column < len(rows[row]):
-            rows[row][column] = CellError(text)
-    return rows
+class SafeWorkbook:
+    """A workbook opened with python-calamine only after :func:`inspect_workbook` passed it.
+
+    ``sheets`` names the sheets that will be read (None: all), so each is pre-scanned.
+    calamine's errors, and its Rust panics (which Python sees as BaseException), become
+    :class:`UnreadableWorkbook`: one damaged file is a finding, never a crash.
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        sheets: Sequence[str] | None = None,
+        limits: Limits = DEFAULT_LIMITS,
+    ) -> None:
+        from python_calamine import CalamineWorkbook
+
+        self.path = Path(path)
+        self.inspection = inspect_workbook(self.path, sheets_to_scan=sheets, limits=limits)
+        self._scanned = None if sheets is None else {name.strip().lower() for name in sheets}
+        self._errors = {k.strip().lower(): v for k, v in self.inspection.error_cells.items()}
+        self._workbook = self._guard("the workbook", lambda: CalamineWorkbook.from_path(str(path)))
+        self.sheet_names: list[str] = self._guard(
+            "the workbook", lambda: list(self._workbook.sheet_names)
+        )
+
+    def _guard(self, what: str, function):
+        try:
+            return function()
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except BaseException as error:  # pyo3 turns Rust panics into BaseException
+            raise _refuse(self.path, f"{what} could not be read ({error})") from None
+
+    def find_sheet(self, wanted: str) -> str | None:
+        return _find_sheet(self.sheet_names, wanted)
+
+    def rows(self, name: str) -> list[list[object]]:
+        """A sheet's cells from A1, error cells as :class:`CellError`."""
+        if self._scanned is not None and name.strip().lower() not in self._scanned:
+            raise ValueError(f"sheet {name!r} was not inspected before reading")
+        rows = self._guard(
+            f"sheet '{name}'",
+            lambda: self._workbook.get_sheet_by_name(name).to_python(skip_empty_area=False),
+        )
+        for (row, column), text in self._errors.get(name.strip().lower(), {}).items():
+            if row < len(rows) and column < len(rows[row]):
+                rows[row][column] = CellError(text)
+        return rows
 
 
 def read_plan(path: str | Path, limits: Limits = DEFAULT_LIMITS) -> PlanTable:
     """Read one plan workbook (inspected first). Raises UnreadableWorkbook."""
-    from python_calamine import CalamineWorkbook
-
     path = Path(path)
-    inspection = inspect_workbook(
-        path, sheets_to_scan=(model.ACTIONS_SHEET, model.PLAN_SHEET), limits=limits
-    )
-    try:
-        workbook = CalamineWorkbook.from_path(str(path))
-        names = list(workbook.sheet_names)
-    except Exception as error:  # calamine raises its own types for damaged content
-        raise _refuse(path, f"the workbook could not be read ({error})") from None
-
+    workbook = SafeWorkbook(path, (model.ACTIONS_SHEET, model.PLAN_SHEET), limits)
     table = PlanTable(path=path)
-    errors_by_sheet = {k.strip().lower(): v for k, v in inspection.error_cells.items()}
-
-    plan_sheet = _find_sheet(names, model.PLAN_SHEET)
+    plan_sheet = workbook.find_sheet(model.PLAN_SHEET)
     if plan_sheet is not None:
         table.has_plan_sheet = True
-        rows = _read_rows(workbook, plan_sheet, errors_by_sheet, path)
-        _read_plan_values(rows, table)
+        _read_plan_values(workbook.rows(plan_sheet), table)
 
-    actions_sheet = _find_sheet(names, model.ACTIONS_SHEET)
+    actions_sheet = workbook.find_sheet(model.ACTIONS_SHEET)
     if actions_sheet is None:
         raise _refuse(
             path,
@@ -547,7 +579,7 @@ def read_plan(path: str | Path, limits: Limits = DEFAULT_LIMITS) -> PlanTable:
             "'xltools import' for plans in other layouts)",
         )
     table.actions_sheet = actions_sheet
-    rows = _read_rows(workbook, actions_sheet, errors_by_sheet, path)
+    rows = workbook.rows(actions_sheet)
     header = locate_header(rows, limits.header_search_rows)
     if header is None:
         raise _refuse(
@@ -583,13 +615,6 @@ def read_plan(path: str | Path, limits: Limits = DEFAULT_LIMITS) -> PlanTable:
         table.records.append(record)
         table.source_rows.append(row_index + 1)
     return table
-
-
-def _read_rows(workbook, sheet: str, errors_by_sheet: dict, path: Path) -> list[list[object]]:
-    try:
-        return _sheet_rows(workbook, sheet, errors_by_sheet.get(sheet.strip().lower(), {}))
-    except Exception as error:  # damaged sheet XML surfaces as calamine's own errors
-        raise _refuse(path, f"sheet '{sheet}' could not be read ({error})") from None
 
 
 def _read_plan_values(rows: list[list[object]], table: PlanTable) -> None:

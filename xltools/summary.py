@@ -143,25 +143,22 @@ def from_consolidation(result: Consolidation) -> SummaryData:
 def read_register(path: str | Path) -> SummaryData:
     """Read a register workbook written by ``consolidate`` back into summary data."""
     from xltools.errors import UnreadableWorkbook
-    from xltools.read import inspect_workbook
+    from xltools.read import SafeWorkbook
 
     path = Path(path)
-    inspect_workbook(path, sheets_to_scan=("Register", "Summary", "Changes", "Problems"))
-    from python_calamine import CalamineWorkbook
-
-    workbook = CalamineWorkbook.from_path(str(path))
-    names = set(workbook.sheet_names)
-    if not {"Summary", "Register", "Changes", "Problems"} <= names:
+    sheets = ("Summary", "Register", "Changes", "Problems")
+    workbook = SafeWorkbook(path, sheets)
+    if not set(sheets) <= set(workbook.sheet_names):
         raise UnreadableWorkbook("this is not a register written by 'xltools consolidate'", path)
 
     def table(name: str) -> list[dict[str, object]]:
-        rows = workbook.get_sheet_by_name(name).to_python()
+        rows = [row for row in workbook.rows(name) if any(v != "" for v in row)]
         if not rows:
             return []
         header = [str(h) for h in rows[0]]
-        return [dict(zip(header, row, strict=False)) for row in rows[1:] if any(row)]
+        return [dict(zip(header, row, strict=False)) for row in rows[1:]]
 
-    summary_rows = workbook.get_sheet_by_name("Summary").to_python()
+    summary_rows = workbook.rows("Summary")
     labels = {row[0]: row[1] for row in summary_rows if row and isinstance(row[0], str)}
     reporting_date = labels.get("Reporting date")
     if isinstance(reporting_date, dt.datetime):

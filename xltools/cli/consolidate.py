@@ -91,5 +91,7 @@ def consolidate(ctx, inbox, output, reporting_date, rules, history, as_json):
             click.echo(f"skipped {path}: {reason}")
         for problem in result.problems:
             click.echo(f"problem: {problem.path}: {problem.reason}")
+        if not result.plans and not result.problems:
+            click.echo(f"warning: no plan workbooks found under {inbox}", err=True)
         click.echo(f"wrote {output}: {summary_line(result)}")
     ctx.exit(result.exit_status)

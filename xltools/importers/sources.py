@@ -179,18 +179,13 @@ def load_rows(path: str | Path) -> tuple[list[SourceRow], str]:
 
 
 def _workbook_rows(path: Path) -> list[SourceRow]:
-    from python_calamine import CalamineWorkbook
+    from xltools.read import SafeWorkbook
 
-    from xltools.read import inspect_workbook
-
-    inspection = inspect_workbook(path)
-    workbook = CalamineWorkbook.from_path(str(path))
+    workbook = SafeWorkbook(path)
     best: list[SourceRow] = []
     best_score = -1
-    for name in inspection.sheet_parts:
-        if name not in workbook.sheet_names:
-            continue
-        grid = workbook.get_sheet_by_name(name).to_python(skip_empty_area=False)
+    for name in workbook.sheet_names:
+        grid = workbook.rows(name)
         rows = [
             SourceRow(number, [_as_text(v) for v in row] if any(v != "" for v in row) else [])
             for number, row in enumerate(grid, start=1)
