@@ -265,3 +265,14 @@ def test_register_opens_in_libreoffice_with_counts(soffice, inbox, tmp_path):
     colours = {row[rag][0]: row[rag][1] for row in register[1:] if row[rag][0]}
     assert colours["Red"] == model.RAG_COLOURS["Red"][0]
     assert colours["Blue"] == model.RAG_COLOURS["Blue"][0]
+
+
+def test_two_files_of_the_same_plan_stay_apart_in_the_history(tmp_path):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    write_plan(inbox / "plan.xlsx", PLAN, [action("1")])
+    write_plan(inbox / "plan copy.xlsx", PLAN, [action("1", status="At risk")])
+    result = consolidate(inbox, WEEK1, history=tmp_path / "h.sqlite")
+    assert len({plan.key for plan in result.plans}) == 2
+    with History(tmp_path / "h.sqlite") as store:
+        assert len(store.snapshot(WEEK1)) == 2

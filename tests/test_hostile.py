@@ -226,3 +226,13 @@ def test_certificate_contents(good, tmp_path):
     assert labels["Reporting date"] == "2003-11-24"
     assert labels["xltools version"] == __import__("xltools").__version__
     assert "Checks run" in labels and "Row fingerprints" in labels
+
+
+def test_annotated_copy_says_what_it_could_not_keep(tmp_path):
+    from test_colour import _workbook_with_picture
+
+    path = _workbook_with_picture(tmp_path)
+    CliRunner().invoke(cli, ["validate", str(path), "--annotate", str(tmp_path / "out")])
+    sheet = openpyxl.load_workbook(tmp_path / "out" / path.name)["Validation"]
+    labels = {row[0].value: row[1].value for row in sheet.iter_rows() if row[0].value}
+    assert labels["Not in this copy"].startswith("pictures")

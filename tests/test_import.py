@@ -268,3 +268,12 @@ def test_cli_import_writes_the_standard_workbook_and_report(tmp_path):
     )
     assert no_org.exit_code == 1  # the plan needs an organisation: the findings say so
     assert "0 warning(s)" in no_org.output and "1 error(s)" in no_org.output
+
+
+def test_a_file_with_no_table_is_a_clear_error(tmp_path):
+    path = tmp_path / "letter.txt"
+    path.write_text("Dear colleague,\n\nPlease find our plan attached.\n")
+    result = CliRunner().invoke(cli, ["import", str(path), "-o", str(tmp_path / "out.xlsx")])
+    assert result.exit_code == 2
+    assert result.output.startswith(f"xltools: error: {path}: no table header found")
+    assert not (tmp_path / "out.xlsx").exists()

@@ -126,17 +126,20 @@ def annotate(
     if model.VALIDATION_SHEET in workbook.sheetnames:
         del workbook[model.VALIDATION_SHEET]
     sheet = workbook.create_sheet(model.VALIDATION_SHEET)
+    from xltools.colour import parts_openpyxl_would_lose
+
+    lost = parts_openpyxl_would_lose(source)
     with atomic_path(target) as temporary:
         workbook.save(temporary)
         # Fingerprint the copy as saved, so verify compares like with like.
         certified = not report.errors
         prints = fingerprint(read_plan(temporary)) if certified else None
-        _write_validation_sheet(sheet, report, pack, prints, now)
+        _write_validation_sheet(sheet, report, pack, prints, now, lost)
         workbook.save(temporary)
     return target
 
 
-def _write_validation_sheet(sheet, report: FileReport, pack, prints, now) -> None:
+def _write_validation_sheet(sheet, report: FileReport, pack, prints, now, lost=()) -> None:
     from openpyxl.styles import Font
     from openpyxl.worksheet.hyperlink import Hyperlink
 
@@ -157,6 +160,9 @@ def _write_validation_sheet(sheet, report: FileReport, pack, prints, now) -> Non
         ("Reporting date", report.reporting_date.isoformat() if report.reporting_date else ""),
         (VALIDATED_AT, now.isoformat()),
     ]
+    if lost:
+        # openpyxl cannot carry these into the copy; the values (and so the certificate) are whole.
+        rows.append(("Not in this copy", ", ".join(lost) + " (see the original workbook)"))
     if prints:
         rows.append((VALUES_SHA, prints.values_sha256))
     sheet["A1"] = CERTIFICATE_TITLE

@@ -229,6 +229,7 @@ def consolidate(
     rows: list[dict[str, object]] = []
     plans: list[PlanSummary] = []
     problems: list[Problem] = []
+    keys_seen: set[str] = set()
     for path in discovery.workbooks:
         report = reports[path]
         source_file = str(path.relative_to(inbox))
@@ -245,6 +246,10 @@ def consolidate(
             _text(table.plan.get(PLAN_TITLE)),
             plan_key(table.plan.get(ORGANISATION), table.plan.get(PLAN_TITLE), source_file),
         )
+        if summary.key in keys_seen:
+            # Two files claim the same plan (a copy left in the inbox?): keep them apart.
+            summary.key = f"{summary.key} ({source_file})"
+        keys_seen.add(summary.key)
         by_row: dict[int, list[Finding]] = {}
         for finding in report.findings:
             if finding.row is not None and finding.sheet == table.actions_sheet:
