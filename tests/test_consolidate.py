@@ -9,7 +9,7 @@ import json
 import openpyxl
 import pytest
 from click.testing import CliRunner
-from conftest import PLAN, action, edit_actions, lo_sheet_tables
+from conftest import PLAN, REPO, action, edit_actions, lo_sheet_tables
 
 from xltools import model
 from xltools.cli import cli
@@ -276,3 +276,30 @@ def test_two_files_of_the_same_plan_stay_apart_in_the_history(tmp_path):
     assert len({plan.key for plan in result.plans}) == 2
     with History(tmp_path / "h.sqlite") as store:
         assert len(store.snapshot(WEEK1)) == 2
+
+
+REFERENCE = REPO / "tests" / "reference" / "register-2003-11-24.xlsx"
+VOLATILE_PARTS = {"docProps/core.xml", "docProps/app.xml"}
+
+
+def xml_parts(path) -> dict[str, bytes]:
+    import zipfile
+
+    with zipfile.ZipFile(path) as archive:
+        return {n: archive.read(n) for n in archive.namelist() if n not in VOLATILE_PARTS}
+
+
+def test_register_matches_the_reviewed_reference(tmp_path):
+    """The shipped examples' register, part by part, against a reviewed copy.
+
+    Regenerate after a deliberate change with:
+    python -c "import datetime as d, xltools.consolidate as c, xltools.register as r; \\
+    r.write_register(c.consolidate('examples/inbox', d.date(2003, 11, 24)), \\
+    'tests/reference/register-2003-11-24.xlsx')"
+    """
+    result = consolidate(REPO / "examples" / "inbox", WEEK1)
+    path = write_register(result, tmp_path / "register.xlsx")
+    ours, reference = xml_parts(path), xml_parts(REFERENCE)
+    assert sorted(ours) == sorted(reference)
+    for name in reference:
+        assert ours[name] == reference[name], name

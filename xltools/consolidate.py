@@ -105,6 +105,16 @@ class Consolidation:
     changes: list[Change]
     skipped: list[tuple[Path, str]]
     reports: list[FileReport] = field(default_factory=list, repr=False)
+    inbox: Path | None = None
+
+    def display_path(self, path: Path) -> str:
+        """A file as the coordinator knows it: relative to the inbox."""
+        if self.inbox is not None:
+            try:
+                return str(Path(path).relative_to(self.inbox))
+            except ValueError:
+                pass
+        return str(path)
 
     @property
     def table(self):
@@ -298,7 +308,15 @@ def consolidate(
             changes = store.changes(reporting_date)
     ordered = [reports[p] for p in discovery.workbooks]
     return Consolidation(
-        reporting_date, pack.name, rows, plans, problems, changes, discovery.skipped, ordered
+        reporting_date,
+        pack.name,
+        rows,
+        plans,
+        problems,
+        changes,
+        discovery.skipped,
+        ordered,
+        inbox,
     )
 
 

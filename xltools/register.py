@@ -215,21 +215,16 @@ def _problems(workbook, formats, result: Consolidation) -> None:
         sheet.set_column(column, column, width)
     _header(sheet, formats, headers)
     sheet.freeze_panes(1, 0)
-    lines = [[str(path), "skipped", "", "", "", "", "", reason] for path, reason in result.skipped]
+    where = result.display_path
+    lines = [
+        [where(path), "skipped", "", "", "", "", "", reason] for path, reason in result.skipped
+    ]
     for problem in result.problems:
         if problem.kind == "unreadable":
-            lines.append([str(problem.path), "not read", "error", "", "", "", "", problem.reason])
+            lines.append([where(problem.path), "not read", "error", "", "", "", "", problem.reason])
+        path = where(problem.path)
         lines.extend(
-            [
-                str(problem.path),
-                f.code,
-                f.severity,
-                f.location(),
-                f.column,
-                f.ref,
-                f.value,
-                f.message,
-            ]
+            [path, f.code, f.severity, f.location(), f.column, f.ref, f.value, f.message]
             for f in problem.findings
         )
     _write_rows(sheet, formats, lines)
