@@ -29,16 +29,9 @@ def test_help_imports_no_heavy_library():
 
 
 def test_every_command_has_help_with_an_example():
-    for name in (
-        "new",
-        "colour",
-        "validate",
-        "verify",
-        "consolidate",
-        "summarise",
-        "weekly",
-        "import",
-    ):
+    names = ["colour", "consolidate", "import", "new", "summarise", "validate", "verify", "weekly"]
+    assert sorted(cli.commands) == names
+    for name in names:
         result = CliRunner().invoke(cli, [name, "--help"])
         assert result.exit_code == 0, name
         assert "Example" in result.output, name

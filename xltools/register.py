@@ -183,13 +183,28 @@ def _summary(workbook, formats, result: Consolidation) -> None:
         sheet.insert_chart(last + 3, 0, chart)
 
 
-def _changes(workbook, formats, result: Consolidation) -> None:
-    sheet = workbook.add_worksheet("Changes")
-    headers = ["Change", "Plan", "Ref", "Action", "Was", "Now", "Detail", "Times slipped"]
-    for column, width in enumerate((26, 36, 8, 50, 14, 14, 40, 10)):
+def _list_sheet(workbook, formats, name: str, columns: Sequence[tuple[str, int]]):
+    """A sheet listing things: a frozen header row of (heading, width) columns."""
+    sheet = workbook.add_worksheet(name)
+    for column, (_, width) in enumerate(columns):
         sheet.set_column(column, column, width)
-    _header(sheet, formats, headers)
+    _header(sheet, formats, [heading for heading, _ in columns])
     sheet.freeze_panes(1, 0)
+    return sheet
+
+
+def _changes(workbook, formats, result: Consolidation) -> None:
+    columns = [
+        ("Change", 26),
+        ("Plan", 36),
+        ("Ref", 8),
+        ("Action", 50),
+        ("Was", 14),
+        ("Now", 14),
+        ("Detail", 40),
+        ("Times slipped", 10),
+    ]
+    sheet = _list_sheet(workbook, formats, "Changes", columns)
     lines = [
         [
             CHANGE_KINDS.get(c.kind, c.kind),
@@ -209,12 +224,17 @@ def _changes(workbook, formats, result: Consolidation) -> None:
 
 
 def _problems(workbook, formats, result: Consolidation) -> None:
-    sheet = workbook.add_worksheet("Problems")
-    headers = ["File", "Problem", "Severity", "Cell", "Column", "Ref", "Value", "Message"]
-    for column, width in enumerate((36, 24, 10, 14, 18, 8, 24, 70)):
-        sheet.set_column(column, column, width)
-    _header(sheet, formats, headers)
-    sheet.freeze_panes(1, 0)
+    columns = [
+        ("File", 36),
+        ("Problem", 24),
+        ("Severity", 10),
+        ("Cell", 14),
+        ("Column", 18),
+        ("Ref", 8),
+        ("Value", 24),
+        ("Message", 70),
+    ]
+    sheet = _list_sheet(workbook, formats, "Problems", columns)
     where = result.display_path
     lines = [
         [where(path), "skipped", "", "", "", "", "", reason] for path, reason in result.skipped
