@@ -57,6 +57,7 @@ def write_plan(
 
 def _write_plan_sheet(workbook, formats: dict, plan: Mapping[str, object]) -> None:
     sheet = workbook.add_worksheet(model.PLAN_SHEET)
+    sheet.fit_to_pages(1, 0)
     sheet.set_column(0, 0, 20, formats["label"])
     sheet.set_column(1, 1, 60, formats["wrap"])
     for row, label in enumerate(model.PLAN_LABELS):
@@ -100,11 +101,22 @@ def _write_actions_sheet(
         sheet.set_column(index, index, width, cell_format)
         sheet.write_string(0, index, name, formats["header"])
 
+    widths = [
+        model.COLUMNS_BY_NAME[name].width if name in model.COLUMNS_BY_NAME else 24
+        for name in headers
+    ]
     for row, action in enumerate(actions, start=1):
         for index, name in enumerate(headers):
             value = action.get(name)
             cell_format = formats["date"] if name in model.DATE_COLUMNS else formats["wrap"]
             write_value(sheet, row, index, value, formats["date"], cell_format)
+        # Spreadsheets do not grow rows for wrapped text on opening: size them here.
+        lines = max(
+            (_wrapped_lines(action.get(name), w) for name, w in zip(headers, widths, strict=True)),
+            default=1,
+        )
+        if lines > 1:
+            sheet.set_row(row, min(15 * lines, 409))
 
     sheet.freeze_panes(1, 0)
     sheet.autofilter(0, 0, last_row, len(headers) - 1)
@@ -117,6 +129,14 @@ def _write_actions_sheet(
     sheet.repeat_rows(0)
     sheet.set_footer("&LImprovement action plan&RPage &P of &N")
     sheet.set_margins(left=0.4, right=0.4, top=0.5, bottom=0.6)
+
+
+def _wrapped_lines(value: object, width: int) -> int:
+    """Roughly how many lines a value takes in a wrapped cell of this width."""
+    if not isinstance(value, str) or not value:
+        return 1
+    per_line = max(int(width * 1.2), 1)
+    return sum(max(1, -(-len(line) // per_line)) for line in value.split("\n"))
 
 
 def _add_validations(sheet, letters: dict, headers: list[str], last_row: int) -> None:
