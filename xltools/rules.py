@@ -14,8 +14,8 @@ over all plans. Each failure becomes a :class:`~xltools.findings.Finding` that
 points at the cell staff must fix; every check run is reported with its pass and
 fail counts.
 
-Message templates may use ``{column}``, ``{value}``, ``{ref}``, ``{label}`` and
-``{hint}`` (for date checks: what to type instead).
+Message templates may use ``{column}``, ``{value}``, ``{ref}``, ``{label}``,
+``{status}`` (the row's Status) and ``{hint}`` (for date checks: what to type instead).
 """
 
 from __future__ import annotations
@@ -400,8 +400,9 @@ def _hint(value: object) -> str:
     return "enter a date such as 31/03/2004, or write it in Timescale"
 
 
-def _message(spec: CheckSpec, value: object, ref: str) -> str:
+def _message(spec: CheckSpec, value: object, ref: str, record: dict | None = None) -> str:
     fields = {
+        "status": _display((record or {}).get(model.STATUS)),
         "column": spec.column,
         "label": spec.column,
         "value": _display(value),
@@ -466,7 +467,7 @@ def run_pack(pack: RulePack, tables, reporting_dates) -> list[tuple[list[Finding
                     column=spec.column,
                     ref=ref,
                     value=_display(value),
-                    message=_message(spec, value, ref),
+                    message=_message(spec, value, ref, record),
                 )
             )
     for spec_index, rows in sorted(plan_failures.items()):
