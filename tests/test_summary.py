@@ -297,3 +297,39 @@ def test_failing_timed_run_is_logged_and_the_timer_keeps_going(tmp_path, caplog)
         run_on_timer(config, poll_seconds=0, stop=lambda: next(ticks))
     assert "weekly run failed" in caplog.text and "is not a folder" in caplog.text
     assert "waiting for monday at 08:00" in caplog.text
+
+
+def test_login_takes_the_password_from_the_environment(inbox, monkeypatch):
+    from aiosmtpd.smtp import AuthResult, LoginPassword
+
+    seen = []
+
+    def authenticator(server, session, envelope, mechanism, auth_data):
+        ok = isinstance(auth_data, LoginPassword) and auth_data.password == b"s3cret"
+        seen.append((auth_data.login, ok))
+        return AuthResult(success=ok)
+
+    collector = Collector()
+    controller = Controller(
+        collector,
+        hostname="127.0.0.1",
+        port=free_port(),
+        authenticator=authenticator,
+        auth_require_tls=False,
+    )
+    controller.start()
+    try:
+        summaries = summarise(
+            consolidate(inbox, WEEK1), sender="c@example.gov.uk", digest_to=["dmt@example.gov.uk"]
+        )
+        settings = SmtpSettings("127.0.0.1", controller.port, user="coordinator")
+        monkeypatch.delenv("XLTOOLS_SMTP_PASSWORD", raising=False)
+        with pytest.raises(XltoolsError, match="XLTOOLS_SMTP_PASSWORD"):
+            send([summaries.digest], settings)
+        monkeypatch.setenv("XLTOOLS_SMTP_PASSWORD", "s3cret")
+        report = send([summaries.digest], settings)
+    finally:
+        controller.stop()
+    assert report.sent == ["digest"]
+    assert seen == [(b"coordinator", True)]
+    assert len(collector.messages) == 1
