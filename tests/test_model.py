@@ -123,3 +123,20 @@ def test_ongoing():
     assert model.is_ongoing("March 2004 and on-going")
     assert not model.is_ongoing("March 2004")
     assert not model.is_ongoing(None)
+
+
+def test_due_soon_and_the_vocabularies_read_backwards():
+    today = dt.date(2003, 11, 24)
+    assert model.is_due_soon("On track", dt.date(2003, 12, 22), today)  # 28 days on
+    assert not model.is_due_soon("On track", dt.date(2003, 12, 23), today)
+    assert not model.is_due_soon("Complete", dt.date(2003, 12, 1), today)
+    assert not model.is_due_soon("On track", dt.date(2003, 11, 23), today)  # overdue instead
+    assert model.RAG_WORD_STATUS == {
+        "green": "On track",
+        "amber": "At risk",
+        "red": "Off track",
+        "blue": "Complete",
+    }
+    assert set(model.GRADE_SUGGESTED_STATUS) == set(model.GRADES)
+    for grade, status in model.GRADE_SUGGESTED_STATUS.items():
+        assert not model.grade_contradicts_status(status, grade)

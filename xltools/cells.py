@@ -16,7 +16,6 @@ EXCEL_CELL_LIMIT = 32_767
 TRUNCATION_MARKER = " [... cut: text longer than Excel's 32,767-character cell limit]"
 # Tab, LF and CR are legal in cells; every other C0 control (and DEL) is not.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-FORMULA_PREFIXES = ("=", "+", "-", "@")
 
 
 @dataclass(frozen=True)
@@ -33,10 +32,6 @@ def clean_text(value: str) -> CleanText:
     if truncated:
         text = text[: EXCEL_CELL_LIMIT - len(TRUNCATION_MARKER)] + TRUNCATION_MARKER
     return CleanText(text, removed > 0, truncated)
-
-
-def looks_like_formula(text: str) -> bool:
-    return text.startswith(FORMULA_PREFIXES)
 
 
 def column_index(letters: str) -> int:

@@ -172,10 +172,7 @@ def _json_value(value: object) -> object:
 
 
 def _due_soon(row: dict[str, object], reporting_date: dt.date) -> bool:
-    due = row[model.DUE_DATE]
-    if not isinstance(due, dt.date) or row[model.STATUS] in model.CLOSED_STATUSES:
-        return False
-    return reporting_date <= due <= reporting_date + dt.timedelta(days=model.DUE_SOON_DAYS)
+    return model.is_due_soon(row[model.STATUS], row[model.DUE_DATE], reporting_date)
 
 
 def _text(value: object) -> str:

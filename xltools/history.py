@@ -195,15 +195,6 @@ class History:
         return changes
 
 
-_STATUS_RANK = {
-    model.OFF_TRACK: 0,
-    model.AT_RISK: 1,
-    model.NOT_STARTED: 2,
-    model.ON_TRACK: 3,
-    model.COMPLETE: 4,
-}
-
-
 def _compare(then: Snapshot, now: Snapshot, key, history, dates) -> list[Change]:
     changes: list[Change] = []
     base = {"plan": now.plan_key, "ref": now.ref, "action": now.action}
@@ -211,11 +202,13 @@ def _compare(then: Snapshot, now: Snapshot, key, history, dates) -> list[Change]
         if now.status == model.COMPLETE:
             kind = "complete"
         else:
-            old_rank, new_rank = _STATUS_RANK.get(then.status), _STATUS_RANK.get(now.status)
-            if old_rank is None or new_rank is None:
+            order = model.STATUS_PROGRESS
+            if then.status not in order or now.status not in order:
                 kind = "status"
+            elif order.index(now.status) > order.index(then.status):
+                kind = "status-better"
             else:
-                kind = "status-better" if new_rank > old_rank else "status-worse"
+                kind = "status-worse"
         changes.append(Change(kind, old=then.status, new=now.status, detail="", **base))
     if then.due_date and now.due_date and then.due_date != now.due_date:
         old, new = then.due_date.strftime("%d/%m/%Y"), now.due_date.strftime("%d/%m/%Y")

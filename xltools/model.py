@@ -196,6 +196,15 @@ RAG_COLOURS: Final = {
     GREY: ("#D9D9D9", "#404040"),
 }
 
+# Statuses in order of progress, for "better" or "worse" between runs (Withdrawn is neither).
+STATUS_PROGRESS: Final[tuple[str, ...]] = (OFF_TRACK, AT_RISK, NOT_STARTED, ON_TRACK, COMPLETE)
+# The status an audit grade suggests when a plan gives only the grade (imports).
+GRADE_SUGGESTED_STATUS: Final = {"A": ON_TRACK, "B": AT_RISK, "C": OFF_TRACK, "D": WITHDRAWN}
+# The status a RAG colour written in a plan stands for (imports): STATUS_RAG read backwards.
+RAG_WORD_STATUS: Final = {
+    label.lower(): status for status, label in STATUS_RAG.items() if label and label != GREY
+}
+
 DUE_SOON_DAYS: Final = 28
 STALE_PROGRESS_DAYS: Final = 28
 
@@ -238,6 +247,15 @@ def derive_rag(status: object, grade: object, due_date: object, reporting_date: 
     if not label and isinstance(grade, str):
         label = GRADE_RAG.get(grade.strip().upper(), "")
     return Rag(label, 0, False)
+
+
+def is_due_soon(status: object, due_date: object, reporting_date: dt.date) -> bool:
+    """Due soon: an open action due on or after the reporting date, within DUE_SOON_DAYS."""
+    if not isinstance(due_date, dt.date) or _clean_status(status) in CLOSED_STATUSES:
+        return False
+    if isinstance(due_date, dt.datetime):
+        due_date = due_date.date()
+    return reporting_date <= due_date <= reporting_date + dt.timedelta(days=DUE_SOON_DAYS)
 
 
 def grade_contradicts_status(status: object, grade: object) -> bool:

@@ -29,12 +29,14 @@ import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from xml.sax.saxutils import unescape
 
 from xltools import model
 from xltools.cells import column_index, column_letters
 from xltools.errors import UnreadableWorkbook
 
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
+XML_QUOTES = {"&quot;": '"', "&apos;": "'"}
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
 
@@ -245,21 +247,11 @@ def _sheet_parts(archive: zipfile.ZipFile, read) -> dict[str, str]:
     parts: dict[str, str] = {}
     for match in _SHEET_ENTRY.finditer(workbook_xml):
         attributes = dict(_ATTRIBUTE.findall(match.group(1)))
-        name = _xml_unescape(attributes.get(b"name", b"").decode("utf-8", "replace"))
+        name = unescape(attributes.get(b"name", b"").decode("utf-8", "replace"), XML_QUOTES)
         rel_id = next((v.decode() for k, v in attributes.items() if k.endswith(b":id")), "")
         if rel_id in targets:
             parts[name] = targets[rel_id]
     return parts
-
-
-def _xml_unescape(text: str) -> str:
-    return (
-        text.replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&quot;", '"')
-        .replace("&apos;", "'")
-        .replace("&amp;", "&")
-    )
 
 
 def _has(archive: zipfile.ZipFile, name: str) -> bool:

@@ -269,13 +269,6 @@ def _action_view(row: dict[str, object]) -> dict[str, object]:
     }
 
 
-def _is_due_soon(row: dict[str, object], reporting_date: dt.date) -> bool:
-    due = row.get(model.DUE_DATE)
-    if not isinstance(due, dt.date) or row.get(model.STATUS) in model.CLOSED_STATUSES:
-        return False
-    return reporting_date <= due <= reporting_date + dt.timedelta(days=model.DUE_SOON_DAYS)
-
-
 def read_leads_csv(path: str | Path) -> dict[str, str]:
     """A coordinator's list of lead officers' addresses: name,email per line."""
     path = Path(path)
@@ -310,7 +303,11 @@ def summarise(
         key=lambda r: (-int(r.get(DAYS_OVERDUE) or 0), str(r.get(model.PLAN_TITLE))),
     )
     due_soon_rows = sorted(
-        (r for r in data.rows if _is_due_soon(r, data.reporting_date)),
+        (
+            r
+            for r in data.rows
+            if model.is_due_soon(r.get(model.STATUS), r.get(model.DUE_DATE), data.reporting_date)
+        ),
         key=lambda r: (r.get(model.DUE_DATE), str(r.get(model.PLAN_TITLE))),
     )
     totals = {

@@ -70,6 +70,15 @@ rules_option = click.option(
     metavar="PACK",
     help="Rule pack: 'default', 'audit' or the path of a pack file (.yaml).",
 )
+
+
+def echo_json(data: object) -> None:
+    """Print a library result as JSON: the shape ``--json`` promises, whatever the command."""
+    import json
+
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+
+
 json_option = click.option(
     "--json", "as_json", is_flag=True, help="Print the result as JSON on standard output."
 )

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import sys
 
 import click
 
-from xltools.cli import cli, json_option, reporting_date_option, rules_option
+from xltools.cli import cli, echo_json, json_option, reporting_date_option, rules_option
 
 
 def default_history(output) -> str:
@@ -85,7 +84,7 @@ def consolidate(ctx, inbox, output, reporting_date, rules, history, as_json):
     )
     write_register(result, output)
     if as_json:
-        click.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
+        echo_json(result.to_dict())
     else:
         for path, reason in result.skipped:
             click.echo(f"skipped {path}: {reason}")

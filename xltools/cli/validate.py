@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import json
-
 import click
 
-from xltools.cli import cli, json_option, reporting_date_option, rules_option
+from xltools.cli import cli, echo_json, json_option, reporting_date_option, rules_option
 
 
 def format_finding(finding) -> str:
@@ -50,7 +48,7 @@ def validate(ctx, paths, rules, reporting_date, as_json, annotate_dir):
             if file_report.status != "unreadable":
                 annotate(file_report, annotate_dir, pack)
     if as_json:
-        click.echo(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
+        echo_json(report.to_dict())
     else:
         for path, reason in report.skipped:
             click.echo(f"{path}: skipped ({reason})")

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import json
-
 import click
 
-from xltools.cli import cli, json_option
+from xltools.cli import cli, echo_json, json_option
 
 
 @cli.command("verify")
@@ -27,7 +25,7 @@ def verify(ctx, path, as_json):
 
     result = run_verify(path)
     if as_json:
-        click.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
+        echo_json(result.to_dict())
     elif result.status == "no-certificate":
         click.echo(
             f"xltools: error: {path}: no validation certificate: run 'xltools validate "

@@ -121,13 +121,6 @@ NOT_COMPLETE = re.compile(
     re.IGNORECASE,
 )
 GRADE_IN_TEXT = re.compile(r"\(\s*([A-D])\s*\)")
-RAG_WORDS = {
-    "red": model.OFF_TRACK,
-    "amber": model.AT_RISK,
-    "green": model.ON_TRACK,
-    "blue": model.COMPLETE,
-}
-GRADE_STATUS = {"A": model.ON_TRACK, "B": model.AT_RISK, "C": model.OFF_TRACK, "D": model.WITHDRAWN}
 LEADING_NUMBER = re.compile(r"^\s*(\d{1,3}(?:\.\d{1,3})*[a-z]?)(?:[.)]\s*|\s+(?=[A-Z]))")
 # Cells that only rule a line in Word: dashes, underscores, dots.
 FILLER = re.compile(r"^[\s\-_–—.]*$")
@@ -583,14 +576,14 @@ def _fill_status_and_grade(out, values, several_grades, judgements, line) -> Non
     completed = bool(COMPLETE_WORDS.search(text)) and not NOT_COMPLETE.search(text)
     status_text = str(out.get(model.STATUS) or "").strip()
     status = model.canonical_status(status_text)
-    if status is None and status_text.lower() in RAG_WORDS:
-        status = RAG_WORDS[status_text.lower()]
+    if status is None and status_text.lower() in model.RAG_WORD_STATUS:
+        status = model.RAG_WORD_STATUS[status_text.lower()]
     if status is None:
         rag = re.search(r"\b(?:rag|status)\W{0,3}(red|amber|green|blue)\b", text, re.IGNORECASE)
         if rag:
-            status = RAG_WORDS[rag.group(1).lower()]
+            status = model.RAG_WORD_STATUS[rag.group(1).lower()]
     if status is None and grade:
-        status = GRADE_STATUS[grade]
+        status = model.GRADE_SUGGESTED_STATUS[grade]
         if grade == "A" and completed:
             status = model.COMPLETE
     if status is None and completed:
