@@ -174,7 +174,7 @@ def test_csv_with_title_rows_and_other_headers(tmp_path):
         writer = csv.writer(handle)
         writer.writerow(["Sunnyshire Council: adult services action plan"])
         writer.writerow([])
-        writer.writerow(["No.", "Recommendation", "Who by?", "When?", "RAG", "Directorate"])
+        writer.writerow(["No.", "Recommendation", "Who by?", "Due date", "RAG", "Directorate"])
         writer.writerow(
             ["1", "Publish the eligibility criteria", "J Bloggs", "Q3 2024/25", "Green", "Adults"]
         )
@@ -184,7 +184,7 @@ def test_csv_with_title_rows_and_other_headers(tmp_path):
     actions = by_ref(result)
     assert result.plan[model.ORGANISATION] == "Sunnyshire Council"
     assert result.report["columns"]["Who by?"] == "Lead officer"
-    assert result.report["columns"]["When?"] == "Timescale"
+    assert result.report["columns"]["Due date"] == "Timescale"  # kept as written, date derived
     assert actions["1"][model.DUE_DATE] == dt.date(2024, 12, 31)
     assert actions["1"][model.STATUS] == model.ON_TRACK  # Green
     assert actions["2"][model.STATUS] == model.AT_RISK  # Amber
@@ -208,6 +208,7 @@ def test_workbook_in_its_own_layout(tmp_path):
             "LEAD OFFICER",
             "Target date",
             "Progress notes",
+            "Last updated",
         ],
     )
     sheet.write_row(
@@ -222,12 +223,16 @@ def test_workbook_in_its_own_layout(tmp_path):
             "Audit tool drafted (B)",
         ],
     )
+    sheet.write_datetime(
+        3, 6, dt.datetime(2024, 12, 20), book.add_format({"num_format": "d mmm yyyy"})
+    )
     book.close()
     result = import_plan(path, organisation="Somewhere", reporting_date=dt.date(2025, 1, 6))
     [action] = result.actions
     assert action[model.REF] == "A1"
     assert action[model.DUE_DATE] == dt.date(2025, 5, 31)
     assert (action[model.GRADE], action[model.STATUS]) == ("B", model.AT_RISK)
+    assert action[model.LAST_UPDATED] == dt.date(2024, 12, 20)  # a real date, not text
 
 
 def test_cli_import_writes_the_standard_workbook_and_report(tmp_path):

@@ -360,7 +360,7 @@ _ACTION_SYNONYMS: Final = {
     ],
     EVIDENCE: ["evidence", "evidence available", "evidence of completion", "supporting evidence"],
     STATUS: ["status", "rag", "rag status", "current status", "progress status"],
-    GRADE: ["grade", "audit grade", "assessment"],
+    GRADE: ["grade", "audit grade", "grading"],
     LAST_UPDATED: ["last updated", "updated", "date updated", "last update", "date of update"],
 }
 
@@ -386,6 +386,11 @@ def _synonym_table(synonyms: dict[str, list[str]]) -> dict[str, str]:
 
 
 ACTION_HEADER_SYNONYMS: Final = _synonym_table(_ACTION_SYNONYMS)
+# Each column's name and synonyms, folded: the words other readers (the importer) start from.
+ACTION_HEADER_WORDS: Final = {
+    column: [normalise_header(column), *(normalise_header(w) for w in words)]
+    for column, words in _ACTION_SYNONYMS.items()
+}
 PLAN_LABEL_SYNONYMS: Final = _synonym_table(_PLAN_SYNONYMS)
 
 

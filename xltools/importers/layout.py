@@ -31,86 +31,52 @@ from xltools.dates import due_date_from_text
 if TYPE_CHECKING:  # sources uses the header scoring below: import only for typing
     from xltools.importers.sources import SourceRow
 
-# Phrases that name each standard column in plans' headers. The longest phrase
-# found in a header decides; ties go to the order below.
-HEADER_PHRASES: dict[str, tuple[str, ...]] = {
-    model.REF: ("jr ref", "ref", "reference", "no", "number", "item", "para"),
+# Phrases that name each standard column in plans' own headers, beyond the
+# header synonyms of the model (which the importer uses too). The longest phrase
+# found in a header decides; ties go to the order of the columns.
+_IMPORT_PHRASES: dict[str, tuple[str, ...]] = {
+    model.REF: (
+        "jr ref",
+        "para",
+    ),
     model.AREA: (
-        "area for improvement",
-        "areas for improvement",
-        "improvement area",
-        "priorities for action",
         "priority for action",
         "key issue",
-        "finding",
-        "theme",
     ),
     model.ACTION: (
         "how is this to be achieved",
         "agreed improvement action",
-        "improvement action",
-        "proposed action",
-        "recommendations",
-        "recommendation",
-        "actions",
-        "action",
         "task",
-    ),
-    model.LEAD: (
-        "responsible officer",
-        "lead officer",
-        "responsibility",
-        "responsible",
-        "who by",
-        "lead",
-        "owner",
-        "who",
     ),
     model.TIMESCALE: (
         "dates for further follow up",
-        "key dates finish",
-        "target date",
         "completion date",
-        "timescales",
-        "timescale",
-        "timetable",
         "deadline",
         "key dates",
         "follow up",
-        "by when",
-        "when",
         "dates",
         "date",
     ),
-    model.RESOURCES: ("resource implications", "resources", "resource", "cost", "budget"),
+    model.RESOURCES: ("budget",),
     model.OUTCOME: (
-        "expected evidence of improvement",
-        "outcomes performance measure",
         "intended to achieve",
-        "performance measure",
         "success criteria",
-        "outcome targets",
-        "outcomes",
-        "outcome",
-        "targets",
-        "target",
         "milestones",
     ),
     model.PROGRESS: (
         "progress as at",
-        "progress update",
         "progress to date",
-        "progress",
-        "comments",
-        "comment",
-        "update",
         "implemented",
         "position",
     ),
-    model.EVIDENCE: ("evidence available", "evidence"),
-    model.STATUS: ("rag status", "status", "rag"),
-    model.GRADE: ("grade", "grading"),
 }
+# A plan's own date column is read as Timescale (kept as written); the due date is
+# derived from it, so the model's Due date words lead to Timescale here.
+_READ_AS = {model.DUE_DATE: model.TIMESCALE}
+HEADER_PHRASES: dict[str, tuple[str, ...]] = {}
+for _column, _words in [*model.ACTION_HEADER_WORDS.items(), *_IMPORT_PHRASES.items()]:
+    _target = _READ_AS.get(_column, _column)
+    HEADER_PHRASES[_target] = tuple(dict.fromkeys([*HEADER_PHRASES.get(_target, ()), *_words]))
 NOT_GIVEN_LEAD = "To be confirmed"
 COMPLETE_WORDS = re.compile(
     r"\b(already achieved|achieved|completed?|implemented|in place)\b", re.IGNORECASE
@@ -606,6 +572,18 @@ def _fill_status_and_grade(out, values, several_grades, judgements, line) -> Non
 
 def _fill_dates(out, not_understood, judgements, line) -> None:
     ref = out.get(model.REF)
+    updated = str(out.get(model.LAST_UPDATED) or "").strip()
+    if re.fullmatch(r"\d{1,2}[/.-]\d{1,2}[/.-](\d{2}|\d{4})", updated):
+        out[model.LAST_UPDATED] = due_date_from_text(updated)  # a day written out: the date
+    elif updated:
+        out.pop(model.LAST_UPDATED)
+        judgements.append(
+            {
+                "line": line,
+                "ref": ref,
+                "judgement": f"Last updated {updated!r} is not a day: left empty",
+            }
+        )
     timescale = str(out.get(model.TIMESCALE) or "").strip()
     due = due_date_from_text(timescale)
     status = out.get(model.STATUS)
