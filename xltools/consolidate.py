@@ -267,6 +267,7 @@ def consolidate(
                 SERVICE: summary.service,
                 PLAN_TITLE: summary.plan_title,
             }
+            cleaned_before = len(notes)
             for column in model.ACTION_COLUMN_NAMES:
                 row[column] = _clean(record.get(column), column, table, index, notes)
             rag = model.derive_rag(
@@ -276,7 +277,7 @@ def consolidate(
             row[DAYS_OVERDUE] = rag.days_overdue
             row[SOURCE_FILE] = source_file
             row[SOURCE_ROW] = table.source_rows[index]
-            row_findings = by_row.get(table.source_rows[index], [])
+            row_findings = [*by_row.get(table.source_rows[index], []), *notes[cleaned_before:]]
             row[VALIDATION] = "; ".join(
                 f"{f.severity}: {f.column}: {f.message}" for f in row_findings
             )
@@ -285,12 +286,6 @@ def consolidate(
             summary.overdue += rag.overdue
             summary.due_soon += _due_soon(row, reporting_date)
             rows.append(row)
-        for note in notes:  # cleaning notes also belong on their rows
-            for row in rows[-len(table.records) :]:
-                if row[SOURCE_ROW] == note.row:
-                    row[VALIDATION] = "; ".join(
-                        filter(None, [row[VALIDATION], f"warning: {note.column}: {note.message}"])
-                    )
         report.findings.extend(notes)
         summary.errors, summary.warnings = len(report.errors), len(report.warnings)
         plans.append(summary)
