@@ -79,6 +79,12 @@ def echo_json(data: object) -> None:
     click.echo(json.dumps(data, indent=2, ensure_ascii=False))
 
 
+def echo_skipped(skipped) -> None:
+    """Say which files a folder search passed over, and why, the same way in every command."""
+    for path, reason in skipped:
+        click.echo(f"{path}: skipped ({reason})")
+
+
 json_option = click.option(
     "--json", "as_json", is_flag=True, help="Print the result as JSON on standard output."
 )

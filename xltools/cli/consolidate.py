@@ -6,7 +6,14 @@ import sys
 
 import click
 
-from xltools.cli import cli, echo_json, json_option, reporting_date_option, rules_option
+from xltools.cli import (
+    cli,
+    echo_json,
+    echo_skipped,
+    json_option,
+    reporting_date_option,
+    rules_option,
+)
 
 
 def default_history(output) -> str:
@@ -86,8 +93,7 @@ def consolidate(ctx, inbox, output, reporting_date, rules, history, as_json):
     if as_json:
         echo_json(result.to_dict())
     else:
-        for path, reason in result.skipped:
-            click.echo(f"skipped {path}: {reason}")
+        echo_skipped(result.skipped)
         for problem in result.problems:
             click.echo(f"problem: {problem.path}: {problem.reason}")
         if not result.plans and not result.problems:

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import click
 
-from xltools.cli import cli, echo_json, json_option, reporting_date_option, rules_option
+from xltools.cli import (
+    cli,
+    echo_json,
+    echo_skipped,
+    json_option,
+    reporting_date_option,
+    rules_option,
+)
 
 
 def format_finding(finding) -> str:
@@ -50,8 +57,7 @@ def validate(ctx, paths, rules, reporting_date, as_json, annotate_dir):
     if as_json:
         echo_json(report.to_dict())
     else:
-        for path, reason in report.skipped:
-            click.echo(f"{path}: skipped ({reason})")
+        echo_skipped(report.skipped)
         for file_report in report.files:
             for finding in file_report.findings:
                 if file_report.status == "unreadable":
