@@ -303,3 +303,47 @@ def test_register_matches_the_reviewed_reference(tmp_path):
     assert sorted(ours) == sorted(reference)
     for name in reference:
         assert ours[name] == reference[name], name
+
+
+def _comparable(result):
+    data = result.to_dict()
+    return data, [(r.path, r.status, r.findings) for r in result.reports]
+
+
+def test_workers_give_the_same_register_as_one_process(inbox, tmp_path):
+    for number in range(6):  # enough files for several chunks
+        write_plan(
+            inbox / f"extra-{number}.xlsx",
+            {**PLAN, model.PLAN_TITLE: f"Plan {number}"},
+            [action("1", due_date=dt.date(2003, 11, 1 + number), status="At risk")],
+        )
+    alone = consolidate(inbox, WEEK1, workers=1)
+    shared = consolidate(inbox, WEEK1, workers=2)
+    assert _comparable(shared) == _comparable(alone)
+    assert len(shared.plans) == 9 and shared.exit_status == 1  # broken.xlsx still a problem
+
+
+def test_a_worker_that_dies_does_not_stop_the_roll_up(inbox, caplog):
+    import multiprocessing
+    import os
+    import signal
+
+    # Enough work that the workers are still busy when they are killed.
+    actions = [action(str(n)) for n in range(1, 101)]
+    for number in range(40):
+        write_plan(inbox / f"extra-{number:02d}.xlsx", PLAN, actions)
+    killed = []
+
+    def kill_the_workers(path):
+        # A real death, as the out-of-memory killer would deal it: the pool breaks and
+        # the chunks still to come are read in this process instead.
+        if not killed:
+            for child in multiprocessing.active_children():
+                os.kill(child.pid, signal.SIGKILL)
+                killed.append(child.pid)
+
+    result = consolidate(inbox, WEEK1, workers=2, progress=kill_the_workers)
+    assert killed
+    assert "a reading process stopped" in caplog.text
+    assert len(result.plans) == 43
+    assert [p.path.name for p in result.problems if p.kind == "unreadable"] == ["broken.xlsx"]

@@ -216,8 +216,12 @@ def consolidate(
     history: str | Path | None = None,
     limits: Limits = DEFAULT_LIMITS,
     progress: Callable[[Path], None] | None = None,
+    workers: int | None = None,
 ) -> Consolidation:
-    """Roll up every plan under ``inbox`` into one register (see the module docstring)."""
+    """Roll up every plan under ``inbox`` into one register (see the module docstring).
+
+    ``workers``: processes reading the plans (default one per core for many files).
+    """
     inbox = Path(inbox)
     if not inbox.is_dir():
         raise XltoolsError("is not a folder: give the folder the plans are collected in", inbox)
@@ -228,7 +232,7 @@ def consolidate(
     reports = dict(
         zip(
             discovery.workbooks,
-            read_and_validate(discovery.workbooks, pack, reporting_date, limits, progress),
+            read_and_validate(discovery.workbooks, pack, reporting_date, limits, progress, workers),
             strict=True,
         )
     )

@@ -33,6 +33,21 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
         temporary_path.unlink(missing_ok=True)
 
 
+@contextlib.contextmanager
+def scratch_path(target: str | Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``target`` for an intermediate file; always removed."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(
+        prefix=f".{target.stem}.", suffix=f".part{target.suffix}", dir=target.parent
+    )
+    os.close(handle)
+    try:
+        yield Path(temporary)
+    finally:
+        Path(temporary).unlink(missing_ok=True)
+
+
 def write_text(target: str | Path, text: str) -> Path:
     with atomic_path(target) as temporary:
         temporary.write_text(text, encoding="utf-8", newline="\n")

@@ -26,8 +26,9 @@ from xltools.consolidate import (
     VALIDATION,
     Consolidation,
 )
-from xltools.fileio import atomic_path
+from xltools.fileio import atomic_path, scratch_path
 from xltools.history import CHANGE_KINDS
+from xltools.sheetrows import SheetRows, stream_rows
 from xltools.xlsx import new_workbook, standard_formats, write_value
 
 # The Overdue and Due soon sheets are for chasing: the columns a chaser needs.
@@ -65,19 +66,30 @@ WIDTHS = {
 def write_register(result: Consolidation, path: str | Path) -> Path:
     """Write the register workbook for a consolidation result."""
     path = Path(path)
-    with atomic_path(path) as temporary:
-        # constant_memory streams rows to disk, so 100,000 actions fit in little memory;
-        # every sheet is written strictly row by row for it.
-        workbook = new_workbook(temporary, constant_memory=True, title="Action plan register")
+    big_sheets = [
+        SheetRows("Register", REGISTER_COLUMNS, result.rows, len(result.rows)),
+        SheetRows("Overdue", VIEW_COLUMNS, *_counted(result.overdue)),
+        SheetRows("Due soon", VIEW_COLUMNS, *_counted(result.due_soon)),
+    ]
+    with atomic_path(path) as temporary, scratch_path(path) as parts:
+        # constant_memory streams rows to disk, so every sheet is written strictly
+        # row by row. The big sheets get their header here and their rows below.
+        workbook = new_workbook(parts, constant_memory=True, title="Action plan register")
         formats = standard_formats(workbook)
         _summary(workbook, formats, result)
-        _action_sheet(workbook, formats, "Register", result.rows, REGISTER_COLUMNS)
-        _action_sheet(workbook, formats, "Overdue", result.overdue, VIEW_COLUMNS)
-        _action_sheet(workbook, formats, "Due soon", result.due_soon, VIEW_COLUMNS)
+        for sheet in big_sheets:
+            _action_sheet(workbook, formats, sheet.name, sheet.count, sheet.columns)
         _changes(workbook, formats, result)
         _problems(workbook, formats, result)
         workbook.close()
+        # The summary always writes text and a date, so both styles have their index now.
+        text_style, date_style = formats["text"].xf_index, formats["date"].xf_index
+        stream_rows(parts, temporary, big_sheets, text_style, date_style)
     return path
+
+
+def _counted(rows: list[dict]) -> tuple[list[dict], int]:
+    return rows, len(rows)
 
 
 def _header(sheet, formats, headers: Sequence[str], row: int = 0) -> None:
@@ -94,25 +106,16 @@ def _rag_colouring(sheet, formats, column: int, first_row: int, last_row: int) -
         )
 
 
-def _action_sheet(workbook, formats, name: str, rows: list[dict], columns: Sequence[str]) -> None:
+def _action_sheet(workbook, formats, name: str, count: int, columns: Sequence[str]) -> None:
+    """A sheet of actions: its settings and header row (its rows are streamed later)."""
     sheet = workbook.add_worksheet(name)
     headers = list(columns)
     for column, header in enumerate(headers):
         sheet.set_column(column, column, WIDTHS.get(header, 14))
     _header(sheet, formats, headers)
     sheet.freeze_panes(1, 0)
-    sheet.autofilter(0, 0, max(len(rows), 1), len(headers) - 1)
-    _rag_colouring(sheet, formats, headers.index(RAG), 1, len(rows))
-    date_format, text_format = formats["date"], formats["text"]
-    for row_index, row in enumerate(rows, start=1):
-        for column, header in enumerate(headers):
-            value = row[header]
-            if value is None or value == "":
-                continue
-            if isinstance(value, str):
-                sheet.write_string(row_index, column, value, text_format)
-            else:
-                write_value(sheet, row_index, column, value, date_format, text_format)
+    sheet.autofilter(0, 0, max(count, 1), len(headers) - 1)
+    _rag_colouring(sheet, formats, headers.index(RAG), 1, count)
 
 
 def _summary(workbook, formats, result: Consolidation) -> None:

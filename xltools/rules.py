@@ -358,7 +358,11 @@ def _schema(specs: list[CheckSpec]):
     import pandera.pandas as pa
 
     checks = [
-        getattr(pa.Check, spec.check)(column=spec.column, **spec.params, error=f"#{index}")
+        # Each check judges blanks itself; pandera's own NA handling would scan the
+        # whole frame once per check for rows that are entirely empty, which we never have.
+        getattr(pa.Check, spec.check)(
+            column=spec.column, **spec.params, error=f"#{index}", ignore_na=False
+        )
         for index, spec in enumerate(specs)
     ]
     return pa.DataFrameSchema(checks=checks)

@@ -9,6 +9,9 @@ never stops the others.
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import os
+import pickle
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -16,6 +19,12 @@ from xltools.errors import UnreadableWorkbook, XltoolsError
 from xltools.findings import ERROR, FileReport, Finding, ValidationReport
 from xltools.read import DEFAULT_LIMITS, Limits, PlanTable, discover, read_plan
 from xltools.rules import RulePack, load_pack, report_for, run_pack
+
+log = logging.getLogger(__name__)
+# Below this many files, reading in one process is quicker than starting workers.
+PARALLEL_FROM_FILES = 40
+# At most this many files to a worker's task.
+CHUNK_FILES = 50
 
 
 def unreadable_report(path: Path, error: UnreadableWorkbook) -> FileReport:
@@ -59,17 +68,115 @@ def read_and_validate(
     reporting_date: dt.date | None = None,
     limits: Limits = DEFAULT_LIMITS,
     progress: Callable[[Path], None] | None = None,
+    workers: int | None = None,
 ) -> list[FileReport]:
-    """Read every workbook (an unreadable one becomes its report) and validate them together."""
-    reports: dict[Path, FileReport] = {}
-    tables: list[PlanTable] = []
+    """Read every workbook (an unreadable one becomes its report) and validate them together.
+
+    Many files are shared among worker processes in chunks (``workers``: default one per
+    core, 1 for none); each chunk is read and validated in one pandera pass, so the
+    findings are the same whichever way the work is shared. Reports keep the order of
+    ``paths``.
+    """
+    paths = list(paths)
+    workers = _worker_count(workers, len(paths))
+    if workers <= 1:
+        reports = []
+        for path in paths:
+            if progress:
+                progress(path)
+            reports.extend(_read_and_validate_chunk([path], pack, reporting_date, limits, False))
+        return _validated(reports, pack, reporting_date)
+    return _parallel(paths, pack, reporting_date, limits, progress, workers)
+
+
+def _worker_count(workers: int | None, files: int) -> int:
+    if workers is None:
+        # Starting workers costs more than reading a handful of plans.
+        workers = 1 if files < PARALLEL_FROM_FILES else os.cpu_count() or 1
+    return max(1, min(workers, files))
+
+
+def _read_and_validate_chunk(
+    paths: list[Path],
+    pack: RulePack,
+    reporting_date: dt.date | None,
+    limits: Limits,
+    validate_now: bool = True,
+) -> list[FileReport | PlanTable]:
+    """Read a chunk of files; validate what was read in one pass (or leave it for later)."""
+    results: list[FileReport | PlanTable] = []
     for path in paths:
-        if progress:
-            progress(path)
         try:
-            tables.append(read_plan(path, limits))
+            results.append(read_plan(path, limits))
         except UnreadableWorkbook as error:
-            reports[path] = unreadable_report(path, error)
-    for report in validate_tables(tables, pack, reporting_date):
-        reports[report.path] = report
-    return [reports[path] for path in paths]
+            results.append(unreadable_report(path, error))
+    return _validated(results, pack, reporting_date) if validate_now else results
+
+
+def _validated(
+    results: list[FileReport | PlanTable], pack: RulePack, reporting_date: dt.date | None
+) -> list[FileReport]:
+    tables = [r for r in results if isinstance(r, PlanTable)]
+    validated = iter(validate_tables(tables, pack, reporting_date))
+    return [r if isinstance(r, FileReport) else next(validated) for r in results]
+
+
+def _chunk_to_file(
+    folder: str, number: int, paths: list[Path], pack, reporting_date, limits
+) -> str:
+    """In a worker: read and validate a chunk, and leave the reports in a file.
+
+    A worker killed while sending a big result down the pool's pipe leaves the
+    pool waiting for the rest of the message for ever; a file name is too small
+    to be cut in half, and a killed worker's half-written file is never renamed.
+    """
+    reports = _read_and_validate_chunk(paths, pack, reporting_date, limits)
+    target = Path(folder) / f"chunk-{number}.pickle"
+    partial = target.with_suffix(".partial")
+    with partial.open("wb") as handle:
+        pickle.dump(reports, handle, protocol=pickle.HIGHEST_PROTOCOL)
+    partial.replace(target)
+    return str(target)
+
+
+def _parallel(paths, pack, reporting_date, limits, progress, workers) -> list[FileReport]:
+    import multiprocessing
+    import tempfile
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    # Chunks small enough to balance the workers and move the progress bar, large
+    # enough that each pandera pass covers many plans.
+    size = max(1, min(CHUNK_FILES, -(-len(paths) // (workers * 4))))
+    chunks = [paths[start : start + size] for start in range(0, len(paths), size)]
+    # fork shares the already imported libraries; elsewhere each worker imports them.
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+    reports: list[FileReport] = []
+    with (
+        tempfile.TemporaryDirectory(prefix="xltools-") as folder,
+        ProcessPoolExecutor(workers, mp_context=context) as pool,
+    ):
+        futures = [
+            pool.submit(_chunk_to_file, folder, number, chunk, pack, reporting_date, limits)
+            for number, chunk in enumerate(chunks)
+        ]
+        for chunk, future in zip(chunks, futures, strict=True):
+            try:
+                # Our own worker's file, in our own temporary folder: safe to unpickle.
+                with open(future.result(), "rb") as handle:
+                    done = pickle.load(handle)
+            except BrokenProcessPool:
+                # A worker died (out of memory on a hostile file?): read this chunk
+                # here instead, where a refusal is still a report, not a crash.
+                log.warning(
+                    "a reading process stopped; reading %s to %s in the main process",
+                    chunk[0].name,
+                    chunk[-1].name,
+                )
+                done = _read_and_validate_chunk(chunk, pack, reporting_date, limits)
+            for path in chunk:
+                if progress:
+                    progress(path)
+            reports.extend(done)
+    return reports
