@@ -15,6 +15,7 @@ Excel's cell limit cut with a visible marker, each with a finding, never silentl
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,7 +27,7 @@ from xltools.findings import WARNING, FileReport, Finding
 from xltools.history import Change, History, Snapshot, plan_key
 from xltools.read import DEFAULT_LIMITS, Limits, PlanTable, discover
 from xltools.rules import RulePack, load_pack
-from xltools.validate import read_and_validate
+from xltools.validate import iter_reports
 
 ORGANISATION, SERVICE, PLAN_TITLE = model.ORGANISATION, model.SERVICE, model.PLAN_TITLE
 SOURCE_FILE, SOURCE_ROW = "Source file", "Source row"
@@ -123,12 +124,13 @@ class Consolidation:
 
         return pd.DataFrame(self.rows, columns=list(REGISTER_COLUMNS))
 
-    @property
+    # Worked out once: the summary, the register and the emails all ask for them.
+    @functools.cached_property
     def overdue(self) -> list[dict[str, object]]:
         rows = [r for r in self.rows if r[DAYS_OVERDUE]]
         return sorted(rows, key=lambda r: (-int(r[DAYS_OVERDUE]), str(r[PLAN_TITLE])))
 
-    @property
+    @functools.cached_property
     def due_soon(self) -> list[dict[str, object]]:
         rows = [r for r in self.rows if _due_soon(r, self.reporting_date)]
         return sorted(rows, key=lambda r: (r[model.DUE_DATE], str(r[PLAN_TITLE])))
@@ -229,20 +231,16 @@ def consolidate(
     pack = rules if isinstance(rules, RulePack) else load_pack(rules)
     discovery = discover([inbox])
 
-    reports = dict(
-        zip(
-            discovery.workbooks,
-            read_and_validate(discovery.workbooks, pack, reporting_date, limits, progress, workers),
-            strict=True,
-        )
-    )
-
+    reports = iter_reports(discovery.workbooks, pack, reporting_date, limits, progress, workers)
+    ordered: list[FileReport] = []
     rows: list[dict[str, object]] = []
     plans: list[PlanSummary] = []
     problems: list[Problem] = []
     keys_seen: set[str] = set()
-    for path in discovery.workbooks:
-        report = reports[path]
+    # Each plan joins the register as soon as its chunk is read, while the workers
+    # read the next ones.
+    for path, report in zip(discovery.workbooks, reports, strict=True):
+        ordered.append(report)
         source_file = str(path.relative_to(inbox))
         if report.status == "unreadable":
             problems.append(Problem(path, "unreadable", report.error or "could not be read"))
@@ -302,7 +300,6 @@ def consolidate(
         with History(history) as store:
             store.store(reporting_date, _snapshots(rows, plans), len(plans))
             changes = store.changes(reporting_date)
-    ordered = [reports[p] for p in discovery.workbooks]
     return Consolidation(
         reporting_date,
         pack.name,

@@ -200,6 +200,8 @@ def _sniff_non_zip(path: Path, head: bytes) -> str:
 _DOCTYPE = re.compile(rb"<!DOCTYPE", re.IGNORECASE)
 # The first element start tag: a DOCTYPE can only stand before it, in the prolog.
 _ROOT_START = re.compile(rb"<[A-Za-z_]")
+_CELL_REF_FIRST = re.compile(rb'<c r="([A-Z]{1,3})([0-9]{1,7})"')
+_ROW_REF_FIRST = re.compile(rb'<row r="([0-9]{1,7})"')
 _CELL_COLUMN = re.compile(rb'<c\b[^>]*?\br="([A-Z]{1,3})[0-9]')
 _ROW_NUMBER = re.compile(rb'<(?:row|c)\b[^>]*?\br="[A-Z]{0,3}([0-9]{1,7})"')
 _ERROR_CELL = re.compile(
@@ -408,9 +410,11 @@ def inspect_workbook(
 def _prolog(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
     """The start of an XML part up to its root element: where a DOCTYPE would have to be."""
     seen = b""
+    chunk_size = 1024  # a prolog is a line or two: most parts need one small read
     with archive.open(info) as member:
         while len(seen) < 4 * 1024 * 1024:
-            chunk = member.read(64 * 1024)
+            chunk = member.read(chunk_size)
+            chunk_size = 64 * 1024
             if not chunk:
                 break
             seen += chunk
@@ -420,13 +424,25 @@ def _prolog(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
     return seen
 
 
+def _extent(data: bytes) -> tuple[int, int]:
+    """The last row (1-based) and column (0-based) any cell or row of a sheet claims."""
+    cells = _CELL_REF_FIRST.findall(data)
+    rows = _ROW_REF_FIRST.findall(data)
+    if len(cells) == data.count(b"<c ") and len(rows) == data.count(b"<row "):
+        # Every element put its r= first, as Excel and most writers do: the quick way.
+        numbers = [*rows, *(number for _, number in cells)]
+        letters = {letters for letters, _ in cells}
+    else:
+        numbers = _ROW_NUMBER.findall(data)
+        letters = set(_CELL_COLUMN.findall(data))
+    max_row = max(map(int, numbers), default=0)
+    widest = max(letters, key=lambda text: (len(text), text), default=b"")
+    return max_row, column_index(widest.decode()) if widest else -1
+
+
 def _scan_sheet(path: Path, sheet: str, data: bytes, limits: Limits) -> dict[tuple[int, int], str]:
     """Refuse a sheet whose cells reach far beyond any table; find its error cells."""
-    rows = _ROW_NUMBER.findall(data)
-    max_row = max(map(int, rows), default=0)
-    letters = set(_CELL_COLUMN.findall(data))
-    widest = max(letters, key=lambda text: (len(text), text), default=b"")
-    max_col = column_index(widest.decode()) if widest else -1
+    max_row, max_col = _extent(data)
     cells = max_row * (max_col + 1)
     if cells > limits.max_sheet_cells:
         raise _refuse(
@@ -593,17 +609,25 @@ def read_plan(path: str | Path, limits: Limits = DEFAULT_LIMITS) -> PlanTable:
         table.columns.setdefault(name, column_letters(letter))
     table.missing_columns = [c for c in model.ACTION_COLUMN_NAMES if c not in mapping.values()]
 
+    # Every cell of every plan passes here: text and empty cells (most of them) take
+    # the short way; anything else is judged by _honest_value.
+    fields = [(index, name, name) for index, name in mapping.items()]
+    fields += [(index, name, None) for index, name in extras.items()]
     for row_index in range(header_index + 1, len(rows)):
         row = rows[row_index]
-        if all(_blank(value) for value in row):
-            continue
+        width = len(row)
         record: dict[str, object] = {}
-        for index, name in mapping.items():
-            record[name] = _honest_value(name, row[index] if index < len(row) else None)
-        for index, name in extras.items():
-            record[name] = _honest_value(None, row[index] if index < len(row) else None)
-        if all(value is None for value in record.values()):
-            continue  # only stray text beside the table, outside any known column
+        found = False
+        for index, name, column in fields:
+            value = row[index] if index < width else None
+            if value.__class__ is str:
+                value = None if not value or value.isspace() else value
+            elif value is not None:
+                value = _honest_value(column, value)
+            record[name] = value
+            found = found or value is not None
+        if not found:
+            continue  # a blank row, or stray text beside the table outside any known column
         table.records.append(record)
         table.source_rows.append(row_index + 1)
     return table

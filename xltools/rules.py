@@ -42,16 +42,30 @@ EMAIL = re.compile(r"^[^@\s<>()\[\],;:\"]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
 # The checks, registered by name. Each takes the whole frame and returns a
 # boolean Series: True where the row passes.
 # --------------------------------------------------------------------------
+# List comprehensions over the column's values: several times quicker than
+# Series.map with a lambda, and these run for every action of every plan.
 def _text(series):
-    return series.map(lambda v: v.strip() if isinstance(v, str) else v)
+    import pandas as pd
+
+    values = [v.strip() if isinstance(v, str) else v for v in series.to_numpy()]
+    return pd.Series(values, index=series.index, dtype=object)
 
 
 def _blank(series):
-    return series.map(lambda v: v is None or v != v or (isinstance(v, str) and not v.strip()))
+    import pandas as pd
+
+    values = [
+        v is None or v != v or (isinstance(v, str) and (not v or v.isspace()))
+        for v in series.to_numpy()
+    ]
+    return pd.Series(values, index=series.index, dtype=bool)
 
 
 def _is_date(series):
-    return series.map(lambda v: isinstance(v, dt.date))
+    import pandas as pd
+
+    values = [isinstance(v, dt.date) for v in series.to_numpy()]
+    return pd.Series(values, index=series.index, dtype=bool)
 
 
 def _as_date(value):
@@ -100,9 +114,12 @@ def register_checks() -> None:
 
     @extensions.register_check_method(statistics=["column"])
     def no_error_value(frame, *, column):
+        import pandas as pd
+
         from xltools.read import CellError
 
-        return ~frame[column].map(lambda v: isinstance(v, CellError))
+        values = [not isinstance(v, CellError) for v in frame[column].to_numpy()]
+        return pd.Series(values, index=frame.index, dtype=bool)
 
     @extensions.register_check_method(statistics=["column", "unless_status", "unless_ongoing"])
     def required_unless(frame, *, column, unless_status, unless_ongoing):

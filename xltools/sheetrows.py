@@ -85,20 +85,37 @@ class RowWriter:
     def __init__(self, columns: Sequence[str], text_style: int, date_style: int) -> None:
         self.columns = list(columns)
         self.text_style, self.date_style = text_style, date_style
-        self._letters = [column_letters(index) for index in range(len(self.columns))]
+        self._columns = [
+            (column, letter, f'<c r="{letter}', f'" s="{text_style}" t="inlineStr"><is><t>')
+            for column, letter in zip(
+                self.columns, map(column_letters, range(len(self.columns))), strict=True
+            )
+        ]
         self._dates: dict[dt.date, str] = {}
 
     def row(self, number: int, values: Mapping[str, object]) -> str:
         """One row (1-based ``number``) of cells; blanks are left out, as xlsxwriter does."""
-        text_style = self.text_style
+        # The innermost loop of a big register: plain text (no XML specials, no
+        # control characters, no edge whitespace) takes the short way.
         cells = [f'<row r="{number}">']
         append = cells.append
-        for letter, column in zip(self._letters, self.columns, strict=True):
+        for column, letter, head, text_middle in self._columns:
             value = values[column]
             if value is None or value == "":
                 continue
-            if isinstance(value, str):
-                append(self._text(f"{letter}{number}", value, text_style))
+            if value.__class__ is str:
+                if (
+                    value.isprintable()
+                    and "&" not in value
+                    and "<" not in value
+                    and ">" not in value
+                    and "_x" not in value
+                    and not value[0].isspace()
+                    and not value[-1].isspace()
+                ):
+                    append(f"{head}{number}{text_middle}{value}</t></is></c>")
+                else:
+                    append(self._text(f"{letter}{number}", value, self.text_style))
             else:
                 append(self._other(f"{letter}{number}", value))
         append("</row>")
@@ -182,15 +199,32 @@ def stream_rows(
                 _set_level(info, compresslevel)
                 with output.open(info, "w") as member:
                     member.write(head.encode("utf-8"))
-                    writer = RowWriter(sheet.columns, text_style, date_style)
-                    batch: list[str] = []
-                    for number, row in enumerate(sheet.rows, start=2):
-                        batch.append(writer.row(number, row))
-                        if len(batch) == _ROWS_PER_WRITE:
-                            member.write("".join(batch).encode("utf-8"))
-                            batch.clear()
-                    member.write("".join(batch).encode("utf-8"))
+                    _write_rows(member, RowWriter(sheet.columns, text_style, date_style), sheet)
                     member.write((_SHEET_DATA_END + tail).encode("utf-8"))
+
+
+def _write_rows(member, writer: RowWriter, sheet: SheetRows) -> None:
+    """Make the rows' XML here while a second thread compresses the batch before.
+
+    zlib lets go of the interpreter while it compresses, so the two overlap; waiting
+    for each batch before handing over the next keeps the order and bounds the memory.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1, thread_name_prefix="xltools-deflate") as compressor:
+        pending = None
+        batch: list[str] = []
+        for number, row in enumerate(sheet.rows, start=2):
+            batch.append(writer.row(number, row))
+            if len(batch) == _ROWS_PER_WRITE:
+                data = "".join(batch).encode("utf-8")
+                batch.clear()
+                if pending is not None:
+                    pending.result()
+                pending = compressor.submit(member.write, data)
+        if pending is not None:
+            pending.result()
+        member.write("".join(batch).encode("utf-8"))
 
 
 def _set_level(info: zipfile.ZipInfo, level: int) -> None:

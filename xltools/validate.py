@@ -12,7 +12,7 @@ import datetime as dt
 import logging
 import os
 import pickle
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from xltools.errors import UnreadableWorkbook, XltoolsError
@@ -77,16 +77,29 @@ def read_and_validate(
     findings are the same whichever way the work is shared. Reports keep the order of
     ``paths``.
     """
+    return list(iter_reports(paths, pack, reporting_date, limits, progress, workers))
+
+
+def iter_reports(
+    paths: list[Path],
+    pack: RulePack,
+    reporting_date: dt.date | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+    progress: Callable[[Path], None] | None = None,
+    workers: int | None = None,
+) -> Iterator[FileReport]:
+    """:func:`read_and_validate`, handing each report over as soon as its chunk is done."""
     paths = list(paths)
     workers = _worker_count(workers, len(paths))
-    if workers <= 1:
-        reports = []
-        for path in paths:
-            if progress:
-                progress(path)
-            reports.extend(_read_and_validate_chunk([path], pack, reporting_date, limits, False))
-        return _validated(reports, pack, reporting_date)
-    return _parallel(paths, pack, reporting_date, limits, progress, workers)
+    if workers > 1:
+        yield from _parallel(paths, pack, reporting_date, limits, progress, workers)
+        return
+    results = []
+    for path in paths:
+        if progress:
+            progress(path)
+        results.extend(_read_and_validate_chunk([path], pack, reporting_date, limits, False))
+    yield from _validated(results, pack, reporting_date)
 
 
 def _worker_count(workers: int | None, files: int) -> int:
@@ -139,7 +152,7 @@ def _chunk_to_file(
     return str(target)
 
 
-def _parallel(paths, pack, reporting_date, limits, progress, workers) -> list[FileReport]:
+def _parallel(paths, pack, reporting_date, limits, progress, workers) -> Iterator[FileReport]:
     import multiprocessing
     import tempfile
     from concurrent.futures import ProcessPoolExecutor
@@ -152,7 +165,6 @@ def _parallel(paths, pack, reporting_date, limits, progress, workers) -> list[Fi
     # fork shares the already imported libraries; elsewhere each worker imports them.
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-    reports: list[FileReport] = []
     with (
         tempfile.TemporaryDirectory(prefix="xltools-") as folder,
         ProcessPoolExecutor(workers, mp_context=context) as pool,
@@ -178,5 +190,4 @@ def _parallel(paths, pack, reporting_date, limits, progress, workers) -> list[Fi
             for path in chunk:
                 if progress:
                     progress(path)
-            reports.extend(done)
-    return reports
+            yield from done
