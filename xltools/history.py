@@ -15,8 +15,9 @@ progress updates unchanged for four weeks or more.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -36,6 +37,8 @@ CREATE TABLE IF NOT EXISTS snapshot (
     progress TEXT,
     PRIMARY KEY (reporting_date, plan_key, ref)
 );
+-- One action's history, for its slips and how long its progress has stood still.
+CREATE INDEX IF NOT EXISTS snapshot_by_action ON snapshot (plan_key, ref, reporting_date);
 CREATE TABLE IF NOT EXISTS run (
     reporting_date TEXT PRIMARY KEY,
     recorded_at TEXT NOT NULL,
@@ -180,7 +183,9 @@ class History:
             return []
         current = self.snapshot(reporting_date)
         previous = self.snapshot(dates[-2])
-        history = [self.snapshot(day) for day in dates]
+        # Only two snapshots are loaded; the rest of the history is asked of SQLite,
+        # so a year of weekly runs costs no more memory than one.
+        unchanged_since = self._progress_unchanged_since(reporting_date)
         changes: list[Change] = []
         for key in sorted(current.keys() - previous.keys()):
             now = current[key]
@@ -191,11 +196,70 @@ class History:
                 Change("gone", then.plan_key, then.ref, then.action, then.status, "", "")
             )
         for key in sorted(current.keys() & previous.keys()):
-            changes.extend(_compare(previous[key], current[key], key, history, dates))
+            changes.extend(
+                _compare(
+                    previous[key],
+                    current[key],
+                    reporting_date,
+                    unchanged_since.get(key, reporting_date),
+                    lambda key=key: self._times_slipped(key, reporting_date),
+                )
+            )
         return changes
 
+    def _times_slipped(self, key: tuple[str, str], reporting_date: dt.date) -> int:
+        """How often an action's due date has moved later, up to ``reporting_date``."""
+        rows = self.connection.execute(
+            "SELECT due_date FROM snapshot WHERE plan_key = ? AND ref = ? AND reporting_date <= ?"
+            " AND due_date IS NOT NULL ORDER BY reporting_date",
+            (*key, reporting_date.isoformat()),
+        )
+        dues = [due for (due,) in rows]  # ISO dates: text order is date order
+        return sum(later > earlier for earlier, later in itertools.pairwise(dues))
 
-def _compare(then: Snapshot, now: Snapshot, key, history, dates) -> list[Change]:
+    def _progress_unchanged_since(self, reporting_date: dt.date) -> dict[tuple[str, str], dt.date]:
+        """For each action with a progress update at ``reporting_date``: the first run of the
+        unbroken series of runs, ending at that date, in which it had the same text."""
+        # The n-th latest matching snapshot belongs to the series only if it is exactly
+        # n-1 runs before the last; once a run is missed (or the text differs), no
+        # earlier snapshot can catch up.
+        rows = self.connection.execute(
+            """
+            WITH runs AS (
+                SELECT reporting_date, ROW_NUMBER() OVER (ORDER BY reporting_date) AS run
+                FROM run WHERE reporting_date <= :day
+            ),
+            latest AS (
+                SELECT plan_key, ref, progress FROM snapshot
+                WHERE reporting_date = :day AND progress != ''
+            ),
+            same AS (
+                SELECT s.plan_key, s.ref, s.reporting_date, runs.run,
+                       ROW_NUMBER() OVER (
+                           PARTITION BY s.plan_key, s.ref ORDER BY s.reporting_date DESC
+                       ) AS back
+                FROM latest
+                JOIN snapshot AS s
+                  ON s.plan_key = latest.plan_key AND s.ref = latest.ref
+                 AND s.progress = latest.progress AND s.reporting_date <= :day
+                JOIN runs ON runs.reporting_date = s.reporting_date
+            )
+            SELECT plan_key, ref, MIN(reporting_date) FROM same
+            WHERE run + back - 1 = (SELECT MAX(run) FROM runs)
+            GROUP BY plan_key, ref
+            """,
+            {"day": reporting_date.isoformat()},
+        )
+        return {(plan, ref): dt.date.fromisoformat(since) for plan, ref, since in rows}
+
+
+def _compare(
+    then: Snapshot,
+    now: Snapshot,
+    reporting_date: dt.date,
+    progress_since: dt.date,
+    times_slipped: Callable[[], int],
+) -> list[Change]:
     changes: list[Change] = []
     base = {"plan": now.plan_key, "ref": now.ref, "action": now.action}
     if then.status != now.status:
@@ -213,7 +277,7 @@ def _compare(then: Snapshot, now: Snapshot, key, history, dates) -> list[Change]
     if then.due_date and now.due_date and then.due_date != now.due_date:
         old, new = then.due_date.strftime("%d/%m/%Y"), now.due_date.strftime("%d/%m/%Y")
         if now.due_date > then.due_date:
-            slips = _times_slipped(key, history)
+            slips = times_slipped()
             changes.append(
                 Change(
                     "slipped",
@@ -228,13 +292,8 @@ def _compare(then: Snapshot, now: Snapshot, key, history, dates) -> list[Change]
         else:
             changes.append(Change("brought-forward", old=old, new=new, detail="", **base))
     if now.status not in model.CLOSED_STATUSES and now.progress:
-        since = dates[-1]
-        for day, snapshot in zip(reversed(dates), reversed(history), strict=True):
-            earlier = snapshot.get(key)
-            if earlier is None or earlier.progress != now.progress:
-                break
-            since = day
-        unchanged_days = (dates[-1] - since).days
+        since = progress_since
+        unchanged_days = (reporting_date - since).days
         if unchanged_days >= model.STALE_PROGRESS_DAYS:
             changes.append(
                 Change(
@@ -246,16 +305,3 @@ def _compare(then: Snapshot, now: Snapshot, key, history, dates) -> list[Change]
                 )
             )
     return changes
-
-
-def _times_slipped(key, history) -> int:
-    slips = 0
-    previous_due = None
-    for snapshot in history:
-        entry = snapshot.get(key)
-        due = entry.due_date if entry else None
-        if due and previous_due and due > previous_due:
-            slips += 1
-        if due:
-            previous_due = due
-    return slips
