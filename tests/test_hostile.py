@@ -64,6 +64,27 @@ def far_cell(good, tmp_path):
     return path
 
 
+def far_cell_attributes_reordered(good, tmp_path):
+    """The same stray cell, written by a tool that puts r= after the other attributes."""
+
+    def change(name, data):
+        return data.replace(b'<c r="XFD1048576" t="s">', b'<c t="s" r="XFD1048576">')
+
+    return rewrite(far_cell(good, tmp_path), tmp_path / "reordered.xlsx", change)
+
+
+def deep_narrow(good, tmp_path):
+    """Only column Z, but 200,000 rows down: 5.2 million cells."""
+    path = tmp_path / "deep.xlsx"
+    book = xlsxwriter.Workbook(path)
+    sheet = book.add_worksheet("Actions")
+    for column, name in enumerate(["Ref", "Action", "Lead officer", "Status"]):
+        sheet.write(0, column, name)
+    sheet.write("Z200000", "oops")
+    book.close()
+    return path
+
+
 def duplicate_member(good, tmp_path):
     path = tmp_path / "dupe.xlsx"
     with zipfile.ZipFile(good) as old, zipfile.ZipFile(path, "w") as new:
@@ -135,6 +156,8 @@ HOSTILE = [
     (zip_bomb, "compressed more than 100:1"),
     (doctype, "contains a DOCTYPE declaration"),
     (far_cell, "sheet 'Actions' has cells out to XFD1048576, far beyond any plan's table"),
+    (far_cell_attributes_reordered, "sheet 'Actions' has cells out to XFD1048576"),
+    (deep_narrow, "cells out to Z200000, far beyond any plan's table (5,200,000 cells"),
     (duplicate_member, "holds the part xl/workbook.xml twice"),
     (bzip2, "unsupported compression method"),
     (encrypted, "password-protected (encrypted)"),

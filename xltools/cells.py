@@ -25,12 +25,28 @@ class CleanText:
     truncated: bool
 
 
+def cell_length(text: str) -> int:
+    """Length as Excel counts it: UTF-16 units, so an emoji counts twice."""
+    if len(text) <= EXCEL_CELL_LIMIT // 2:
+        return len(text)  # short enough that it cannot matter: skip the encoding
+    return len(text.encode("utf-16-le")) // 2
+
+
+def fits_in_cell(text: str) -> bool:
+    """Whether Excel would keep the whole text in one cell."""
+    return cell_length(text) <= EXCEL_CELL_LIMIT
+
+
 def clean_text(value: str) -> CleanText:
     """Remove illegal control characters and cut over-long text with a marker."""
     text, removed = _CONTROL.subn("", value)
-    truncated = len(text) > EXCEL_CELL_LIMIT
+    truncated = not fits_in_cell(text)
     if truncated:
-        text = text[: EXCEL_CELL_LIMIT - len(TRUNCATION_MARKER)] + TRUNCATION_MARKER
+        budget = EXCEL_CELL_LIMIT - len(TRUNCATION_MARKER)
+        text = text[:budget]
+        while (excess := cell_length(text) - budget) > 0:
+            text = text[: len(text) - max(1, excess // 2)]
+        text += TRUNCATION_MARKER
     return CleanText(text, removed > 0, truncated)
 
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from xltools import model
-from xltools.cells import EXCEL_CELL_LIMIT, clean_text
+from xltools.cells import EXCEL_CELL_LIMIT, clean_text, fits_in_cell
 from xltools.errors import XltoolsError
 from xltools.findings import WARNING, FileReport, Finding
 from xltools.history import Change, History, Snapshot, plan_key
@@ -181,12 +181,8 @@ def _text(value: object) -> str:
     return "" if value is None else str(value).strip()
 
 
-def _clean(value: object, column: str, table: PlanTable, index: int, notes: list[Finding]):
-    """Clean one staff value for the register, noting anything changed."""
-    if not isinstance(value, str):
-        return value
-    if len(value) <= EXCEL_CELL_LIMIT and value.isprintable():
-        return value
+def _clean(value: str, column: str, table: PlanTable, index: int, notes: list[Finding]):
+    """Clean one staff text for the register, noting anything changed."""
     cleaned = clean_text(value)
     if cleaned.truncated or cleaned.removed_controls:
         what = []
@@ -271,7 +267,10 @@ def consolidate(
             }
             cleaned_before = len(notes)
             for column in model.ACTION_COLUMN_NAMES:
-                row[column] = _clean(record.get(column), column, table, index, notes)
+                value = record.get(column)
+                if value.__class__ is str and not (value.isprintable() and fits_in_cell(value)):
+                    value = _clean(value, column, table, index, notes)
+                row[column] = value
             rag = model.derive_rag(
                 row[model.STATUS], row[model.GRADE], row[model.DUE_DATE], reporting_date
             )

@@ -20,6 +20,7 @@ import sqlite3
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from xltools import model
 
@@ -49,9 +50,8 @@ CREATE TABLE IF NOT EXISTS run (
 FIELDS = ("organisation", "plan_title", "action", "lead", "status", "due_date", "progress")
 
 
-@dataclass(frozen=True)
-class Snapshot:
-    """One action as it stood at a reporting date."""
+class Snapshot(NamedTuple):
+    """One action as it stood at a reporting date (a tuple: a register makes 100,000)."""
 
     plan_key: str
     ref: str

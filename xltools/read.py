@@ -200,6 +200,10 @@ def _sniff_non_zip(path: Path, head: bytes) -> str:
 _DOCTYPE = re.compile(rb"<!DOCTYPE", re.IGNORECASE)
 # The first element start tag: a DOCTYPE can only stand before it, in the prolog.
 _ROOT_START = re.compile(rb"<[A-Za-z_]")
+# A reference past column Z or row 99,999. A sheet with none (nearly every plan)
+# cannot reach past Z99999, so one quick search settles its extent.
+_FAR_REF = re.compile(rb'r="(?:[A-Z]{2}|[A-Z]?[0-9]{6})')
+_SMALL_EXTENT_CELLS = 99_999 * 26
 _CELL_REF_FIRST = re.compile(rb'<c r="([A-Z]{1,3})([0-9]{1,7})"')
 _ROW_REF_FIRST = re.compile(rb'<row r="([0-9]{1,7})"')
 _CELL_COLUMN = re.compile(rb'<c\b[^>]*?\br="([A-Z]{1,3})[0-9]')
@@ -442,6 +446,8 @@ def _extent(data: bytes) -> tuple[int, int]:
 
 def _scan_sheet(path: Path, sheet: str, data: bytes, limits: Limits) -> dict[tuple[int, int], str]:
     """Refuse a sheet whose cells reach far beyond any table; find its error cells."""
+    if limits.max_sheet_cells >= _SMALL_EXTENT_CELLS and not _FAR_REF.search(data):
+        return _error_cells(data)  # every reference is within Z99999: nothing to measure
     max_row, max_col = _extent(data)
     cells = max_row * (max_col + 1)
     if cells > limits.max_sheet_cells:
@@ -451,6 +457,10 @@ def _scan_sheet(path: Path, sheet: str, data: bytes, limits: Limits) -> dict[tup
             f"plan's table ({cells:,} cells; the limit is {limits.max_sheet_cells:,}): delete "
             "the stray rows and columns past the end of the table and save again",
         )
+    return _error_cells(data)
+
+
+def _error_cells(data: bytes) -> dict[tuple[int, int], str]:
     errors: dict[tuple[int, int], str] = {}
     if b't="e"' in data:
         for match in _ERROR_CELL.finditer(data):
