@@ -93,3 +93,46 @@ def test_an_empty_register_keeps_its_header(tmp_path):
     for name in ("Register", "Overdue", "Due soon"):
         assert book[name].max_row == 1
         assert book[name].cell(1, 3).value in ("Plan title", "Ref")
+
+
+def test_long_text_is_cut_as_excel_counts_it():
+    from xltools.cells import EXCEL_CELL_LIMIT, TRUNCATION_MARKER, cell_length, clean_text
+
+    plain = clean_text("y" * 40_000)
+    assert plain.truncated and len(plain.text) == EXCEL_CELL_LIMIT
+    # 20,000 emoji are 40,000 UTF-16 units: too long for a cell, though only 20,000 characters.
+    emoji = clean_text("😀" * 20_000)
+    assert emoji.truncated and emoji.text.endswith(TRUNCATION_MARKER)
+    assert EXCEL_CELL_LIMIT - 1 <= cell_length(emoji.text) <= EXCEL_CELL_LIMIT
+    assert not clean_text("😀" * 16_000).truncated  # 32,000 units fit
+    assert clean_text("bell\x07").removed_controls
+
+
+def test_emoji_text_reaches_the_register_whole_or_cut_with_a_finding(tmp_path):
+    result = consolidate(REPO / "examples" / "inbox", dt.date(2003, 11, 24))
+    fits, too_long = "😀" * 16_000, "😀" * 20_000
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    from conftest import PLAN, action
+
+    from xltools.template import write_plan
+
+    write_plan(
+        inbox / "emoji.xlsx",
+        PLAN,
+        [action("1", progress_update=fits), action("2", progress_update="PLACEHOLDER")],
+    )
+    from test_consolidate import _patch_text
+
+    _patch_text(inbox / "emoji.xlsx", b"PLACEHOLDER", too_long.encode("utf-8"))
+    result = consolidate(inbox, dt.date(2003, 11, 24))
+    progress = {row["Ref"]: row["Progress update"] for row in result.rows}
+    assert progress["1"] == fits
+    assert progress["2"].endswith("cell limit]")
+    assert any(
+        f.code == "text-cleaned" and f.ref == "2" for p in result.problems for f in p.findings
+    )
+    path = write_register(result, tmp_path / "register.xlsx")
+    register = openpyxl.load_workbook(path)["Register"]
+    column = REGISTER_COLUMNS.index("Progress update") + 1
+    assert {register.cell(r, column).value for r in (2, 3)} == set(progress.values())

@@ -27,13 +27,13 @@ class CleanText:
 
 def cell_length(text: str) -> int:
     """Length as Excel counts it: UTF-16 units, so an emoji counts twice."""
-    if len(text) <= EXCEL_CELL_LIMIT // 2:
-        return len(text)  # short enough that it cannot matter: skip the encoding
     return len(text.encode("utf-16-le")) // 2
 
 
 def fits_in_cell(text: str) -> bool:
     """Whether Excel would keep the whole text in one cell."""
+    if len(text) <= EXCEL_CELL_LIMIT // 2:
+        return True  # even all in emoji it would fit: skip the encoding
     return cell_length(text) <= EXCEL_CELL_LIMIT
 
 
