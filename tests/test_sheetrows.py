@@ -7,12 +7,14 @@ import re
 import zipfile
 
 import openpyxl
-from conftest import REPO
+from conftest import PLAN, REPO, action
+from test_consolidate import _patch_text
 
 from xltools.consolidate import REGISTER_COLUMNS, consolidate
 from xltools.read import CellError
 from xltools.register import write_register
 from xltools.sheetrows import RowWriter, escape_text
+from xltools.template import write_plan
 from xltools.xlsx import new_workbook, standard_formats, write_value
 
 COLUMNS = ("Text", "Date", "Number", "Other")
@@ -109,21 +111,14 @@ def test_long_text_is_cut_as_excel_counts_it():
 
 
 def test_emoji_text_reaches_the_register_whole_or_cut_with_a_finding(tmp_path):
-    result = consolidate(REPO / "examples" / "inbox", dt.date(2003, 11, 24))
     fits, too_long = "😀" * 16_000, "😀" * 20_000
     inbox = tmp_path / "inbox"
     inbox.mkdir()
-    from conftest import PLAN, action
-
-    from xltools.template import write_plan
-
     write_plan(
         inbox / "emoji.xlsx",
         PLAN,
         [action("1", progress_update=fits), action("2", progress_update="PLACEHOLDER")],
     )
-    from test_consolidate import _patch_text
-
     _patch_text(inbox / "emoji.xlsx", b"PLACEHOLDER", too_long.encode("utf-8"))
     result = consolidate(inbox, dt.date(2003, 11, 24))
     progress = {row["Ref"]: row["Progress update"] for row in result.rows}
