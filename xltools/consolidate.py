@@ -14,6 +14,7 @@ Excel's cell limit cut with a visible marker, each with a finding, never silentl
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 from collections.abc import Callable
@@ -233,72 +234,32 @@ def consolidate(
     plans: list[PlanSummary] = []
     problems: list[Problem] = []
     keys_seen: set[str] = set()
-    # Each plan joins the register as soon as its chunk is read, while the workers
-    # read the next ones.
-    for path, report in zip(discovery.workbooks, reports, strict=True):
-        ordered.append(report)
-        source_file = str(path.relative_to(inbox))
-        if report.status == "unreadable":
-            problems.append(Problem(path, "unreadable", report.error or "could not be read"))
-            continue
-        table: PlanTable = report.table
-        notes: list[Finding] = []
-        summary = PlanSummary(
-            path,
-            source_file,
-            _text(table.plan.get(ORGANISATION)),
-            _text(table.plan.get(SERVICE)),
-            _text(table.plan.get(PLAN_TITLE)),
-            plan_key(table.plan.get(ORGANISATION), table.plan.get(PLAN_TITLE), source_file),
-        )
-        if summary.key in keys_seen:
-            # Two files claim the same plan (a copy left in the inbox?): keep them apart.
-            summary.key = f"{summary.key} ({source_file})"
-        keys_seen.add(summary.key)
-        by_row: dict[int, list[Finding]] = {}
-        for finding in report.findings:
-            if finding.row is not None and finding.sheet == table.actions_sheet:
-                by_row.setdefault(finding.row, []).append(finding)
-        for index, record in enumerate(table.records):
-            row = {
-                ORGANISATION: summary.organisation,
-                SERVICE: summary.service,
-                PLAN_TITLE: summary.plan_title,
-            }
-            cleaned_before = len(notes)
-            for column in model.ACTION_COLUMN_NAMES:
-                value = record.get(column)
-                if value.__class__ is str and not (value.isprintable() and fits_in_cell(value)):
-                    value = _clean(value, column, table, index, notes)
-                row[column] = value
-            rag = model.derive_rag(
-                row[model.STATUS], row[model.GRADE], row[model.DUE_DATE], reporting_date
-            )
-            row[RAG] = rag.label
-            row[DAYS_OVERDUE] = rag.days_overdue
-            row[SOURCE_FILE] = source_file
-            row[SOURCE_ROW] = table.source_rows[index]
-            row_findings = [*by_row.get(table.source_rows[index], []), *notes[cleaned_before:]]
-            row[VALIDATION] = "; ".join(
-                f"{f.severity}: {f.column}: {f.message}" for f in row_findings
-            )
-            summary.actions += 1
-            summary.rag[rag.label] += 1
-            summary.overdue += rag.overdue
-            summary.due_soon += _due_soon(row, reporting_date)
-            rows.append(row)
-        report.findings.extend(notes)
-        summary.errors, summary.warnings = len(report.errors), len(report.warnings)
-        plans.append(summary)
-        if report.findings:
-            reason = f"{summary.errors} error(s), {summary.warnings} warning(s)"
-            problems.append(Problem(path, "findings", reason, tuple(report.findings)))
-
-    changes: list[Change] = []
-    if history is not None:
-        with History(history) as store:
-            store.store(reporting_date, _snapshots(rows, plans), len(plans))
-            changes = store.changes(reporting_date)
+    store = History(history) if history is not None else None
+    with store or contextlib.nullcontext():
+        # One transaction: a run that fails half way leaves the history as it was.
+        with store.recording(reporting_date) if store else contextlib.nullcontext() as recording:
+            # Each plan joins the register (and the history) as soon as its chunk is
+            # read, while the workers read the next ones.
+            for path, report in zip(discovery.workbooks, reports, strict=True):
+                ordered.append(report)
+                if report.status == "unreadable":
+                    problems.append(
+                        Problem(path, "unreadable", report.error or "could not be read")
+                    )
+                    continue
+                summary, plan_rows = _plan_rows(report, path.relative_to(inbox), reporting_date)
+                if summary.key in keys_seen:
+                    # Two files claim the same plan (a copy left in the inbox?): keep apart.
+                    summary.key = f"{summary.key} ({summary.source_file})"
+                keys_seen.add(summary.key)
+                plans.append(summary)
+                rows.extend(plan_rows)
+                if report.findings:
+                    reason = f"{summary.errors} error(s), {summary.warnings} warning(s)"
+                    problems.append(Problem(path, "findings", reason, tuple(report.findings)))
+                if recording:
+                    recording.add(_snapshots(plan_rows, summary.key))
+        changes = store.changes(reporting_date) if store else []
     return Consolidation(
         reporting_date,
         pack.name,
@@ -312,12 +273,62 @@ def consolidate(
     )
 
 
-def _snapshots(rows: list[dict[str, object]], plans: list[PlanSummary]):
-    keys = {plan.source_file: plan.key for plan in plans}
+def _plan_rows(
+    report: FileReport, source: Path, reporting_date: dt.date
+) -> tuple[PlanSummary, list[dict[str, object]]]:
+    """One plan's register rows (its findings and cleaning notes on each) and its counts."""
+    table: PlanTable = report.table
+    source_file = str(source)
+    summary = PlanSummary(
+        report.path,
+        source_file,
+        _text(table.plan.get(ORGANISATION)),
+        _text(table.plan.get(SERVICE)),
+        _text(table.plan.get(PLAN_TITLE)),
+        plan_key(table.plan.get(ORGANISATION), table.plan.get(PLAN_TITLE), source_file),
+    )
+    notes: list[Finding] = []
+    by_row: dict[int, list[Finding]] = {}
+    for finding in report.findings:
+        if finding.row is not None and finding.sheet == table.actions_sheet:
+            by_row.setdefault(finding.row, []).append(finding)
+    rows = []
+    for index, record in enumerate(table.records):
+        row = {
+            ORGANISATION: summary.organisation,
+            SERVICE: summary.service,
+            PLAN_TITLE: summary.plan_title,
+        }
+        cleaned_before = len(notes)
+        for column in model.ACTION_COLUMN_NAMES:
+            value = record.get(column)
+            if value.__class__ is str and not (value.isprintable() and fits_in_cell(value)):
+                value = _clean(value, column, table, index, notes)
+            row[column] = value
+        rag = model.derive_rag(
+            row[model.STATUS], row[model.GRADE], row[model.DUE_DATE], reporting_date
+        )
+        row[RAG] = rag.label
+        row[DAYS_OVERDUE] = rag.days_overdue
+        row[SOURCE_FILE] = source_file
+        row[SOURCE_ROW] = table.source_rows[index]
+        row_findings = [*by_row.get(table.source_rows[index], []), *notes[cleaned_before:]]
+        row[VALIDATION] = "; ".join(f"{f.severity}: {f.column}: {f.message}" for f in row_findings)
+        summary.actions += 1
+        summary.rag[rag.label] += 1
+        summary.overdue += rag.overdue
+        summary.due_soon += _due_soon(row, reporting_date)
+        rows.append(row)
+    report.findings.extend(notes)
+    summary.errors, summary.warnings = len(report.errors), len(report.warnings)
+    return summary, rows
+
+
+def _snapshots(rows: list[dict[str, object]], key: str):
     for row in rows:
         due = row[model.DUE_DATE]
         yield Snapshot(
-            plan_key=keys[str(row[SOURCE_FILE])],
+            plan_key=key,
             ref=_text(row[model.REF]) or f"row {row[SOURCE_ROW]}",
             organisation=_text(row[ORGANISATION]),
             plan_title=_text(row[PLAN_TITLE]),

@@ -14,10 +14,11 @@ progress updates unchanged for four weeks or more.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import itertools
 import sqlite3
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import NamedTuple
@@ -99,6 +100,30 @@ def plan_key(organisation: object, plan_title: object, source_file: str) -> str:
     return source_file
 
 
+class Recording:
+    """A run's snapshot being written: ``add`` each plan's actions as they come."""
+
+    def __init__(self, connection: sqlite3.Connection, day: str) -> None:
+        self.connection, self.day = connection, day
+        self.plans = self.actions = 0
+
+    def add(self, snapshots: Iterable[Snapshot]) -> None:
+        rows = [
+            (
+                self.day,
+                *s[:7],
+                s.due_date.isoformat() if s.due_date else None,
+                s.progress,
+            )
+            for s in snapshots
+        ]
+        self.connection.executemany(
+            "INSERT OR REPLACE INTO snapshot VALUES (?,?,?,?,?,?,?,?,?,?)", rows
+        )
+        self.plans += 1
+        self.actions += len(rows)
+
+
 class History:
     """The SQLite history file. Use as a context manager."""
 
@@ -124,30 +149,27 @@ class History:
 
     def store(self, reporting_date: dt.date, snapshots: Iterable[Snapshot], plans: int) -> None:
         """Store a run's snapshot, replacing any earlier one for the same reporting date."""
+        with self.recording(reporting_date) as recording:
+            recording.add(snapshots)
+            recording.plans = plans
+
+    @contextlib.contextmanager
+    def recording(self, reporting_date: dt.date) -> Iterator[Recording]:
+        """Record a run's snapshot plan by plan, in one transaction that replaces any
+        earlier snapshot for the same reporting date when it ends (and none if it fails)."""
         day = reporting_date.isoformat()
-        rows = [
-            (
-                day,
-                s.plan_key,
-                s.ref,
-                s.organisation,
-                s.plan_title,
-                s.action,
-                s.lead,
-                s.status,
-                s.due_date.isoformat() if s.due_date else None,
-                s.progress,
-            )
-            for s in snapshots
-        ]
+        recording = Recording(self.connection, day)
         with self.connection:
             self.connection.execute("DELETE FROM snapshot WHERE reporting_date = ?", (day,))
-            self.connection.executemany(
-                "INSERT OR REPLACE INTO snapshot VALUES (?,?,?,?,?,?,?,?,?,?)", rows
-            )
+            yield recording
             self.connection.execute(
                 "INSERT OR REPLACE INTO run VALUES (?,?,?,?)",
-                (day, dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), plans, len(rows)),
+                (
+                    day,
+                    dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                    recording.plans,
+                    recording.actions,
+                ),
             )
 
     def reporting_dates(self) -> list[dt.date]:
