@@ -131,3 +131,29 @@ def test_emoji_text_reaches_the_register_whole_or_cut_with_a_finding(tmp_path):
     register = openpyxl.load_workbook(path)["Register"]
     column = REGISTER_COLUMNS.index("Progress update") + 1
     assert {register.cell(r, column).value for r in (2, 3)} == set(progress.values())
+
+
+def test_second_process_makes_the_same_register(tmp_path, monkeypatch):
+    from xltools import sheetrows
+
+    result = consolidate(REPO / "examples" / "inbox", dt.date(2003, 11, 24))
+    alone = write_register(result, tmp_path / "alone.xlsx").read_bytes()
+    monkeypatch.setattr(sheetrows, "PARALLEL_FROM_ROWS", 2)  # every big sheet split in two
+    shared = write_register(result, tmp_path / "shared.xlsx").read_bytes()
+    assert shared == alone
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["alone.xlsx", "shared.xlsx"]
+
+
+def test_a_failed_second_process_is_made_up_for(tmp_path, monkeypatch, caplog):
+    from xltools import sheetrows
+
+    result = consolidate(REPO / "examples" / "inbox", dt.date(2003, 11, 24))
+    alone = write_register(result, tmp_path / "alone.xlsx").read_bytes()
+
+    def fail(jobs):
+        raise SystemExit(3)  # the forked process dies before writing anything
+
+    monkeypatch.setattr(sheetrows, "PARALLEL_FROM_ROWS", 2)
+    monkeypatch.setattr(sheetrows, "_second_halves_main", fail)
+    assert write_register(result, tmp_path / "again.xlsx").read_bytes() == alone
+    assert "the second writing process failed" in caplog.text

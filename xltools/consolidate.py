@@ -25,6 +25,7 @@ from xltools import model
 from xltools.cells import EXCEL_CELL_LIMIT, clean_text, fits_in_cell
 from xltools.errors import XltoolsError
 from xltools.findings import WARNING, FileReport, Finding
+from xltools.gcpause import paused_gc
 from xltools.history import Change, History, Snapshot, plan_key
 from xltools.read import DEFAULT_LIMITS, Limits, PlanTable, discover
 from xltools.rules import RulePack, load_pack
@@ -235,7 +236,7 @@ def consolidate(
     problems: list[Problem] = []
     keys_seen: set[str] = set()
     store = History(history) if history is not None else None
-    with store or contextlib.nullcontext():
+    with store or contextlib.nullcontext(), paused_gc():
         # One transaction: a run that fails half way leaves the history as it was.
         with store.recording(reporting_date) if store else contextlib.nullcontext() as recording:
             # Each plan joins the register (and the history) as soon as its chunk is

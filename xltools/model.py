@@ -271,9 +271,10 @@ def grade_contradicts_status(status: object, grade: object) -> bool:
 
 def is_ongoing(timescale: object) -> bool:
     """Whether a Timescale says the action has no end date ("Ongoing", "continuous")."""
-    return isinstance(timescale, str) and bool(
-        re.search(r"\b(on-?going|continuous|continual)\b", timescale, re.IGNORECASE)
-    )
+    return isinstance(timescale, str) and bool(_ONGOING.search(timescale))
+
+
+_ONGOING = re.compile(r"\b(on-?going|continuous|continual)\b", re.IGNORECASE)
 
 
 # Header synonyms for tolerant reading ---------------------------------------

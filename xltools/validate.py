@@ -17,6 +17,7 @@ from pathlib import Path
 
 from xltools.errors import UnreadableWorkbook, XltoolsError
 from xltools.findings import ERROR, FileReport, Finding, ValidationReport
+from xltools.gcpause import paused_gc
 from xltools.read import DEFAULT_LIMITS, Limits, PlanTable, discover, read_plan
 from xltools.rules import RulePack, load_pack, report_for, run_pack
 
@@ -143,7 +144,8 @@ def _chunk_to_file(
     pool waiting for the rest of the message for ever; a file name is too small
     to be cut in half, and a killed worker's half-written file is never renamed.
     """
-    reports = _read_and_validate_chunk(paths, pack, reporting_date, limits)
+    with paused_gc():
+        reports = _read_and_validate_chunk(paths, pack, reporting_date, limits)
     target = Path(folder) / f"chunk-{number}.pickle"
     partial = target.with_suffix(".partial")
     with partial.open("wb") as handle:
