@@ -23,7 +23,7 @@ from xltools.rules import RulePack, load_pack, report_for, run_pack
 
 log = logging.getLogger(__name__)
 # Below this many files, reading in one process is quicker than starting workers.
-PARALLEL_FROM_FILES = 40
+PARALLEL_FROM_FILES = 150
 # At most this many files to a worker's task.
 CHUNK_FILES = 50
 
