@@ -23,6 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
+import time
 import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -40,6 +41,8 @@ _EXCEL_EPOCH = dt.date(1899, 12, 31).toordinal()
 _SHEET_DATA_END = "</sheetData>"
 _DIMENSION = re.compile(r'<dimension ref="[^"]*"/>')
 _ROWS_PER_WRITE = 2_000
+# Whole numbers below this print the same as xlsxwriter's %.16G: all their digits.
+_EXACT_INT = 10**16
 # Below this many rows a sheet is made in one process: forking costs more.
 PARALLEL_FROM_ROWS = 20_000
 log = logging.getLogger(__name__)
@@ -90,11 +93,14 @@ class RowWriter:
         self.columns = list(columns)
         self.text_style, self.date_style = text_style, date_style
         self._columns = [
-            (column, letter, f'<c r="{letter}', f'" s="{text_style}" t="inlineStr"><is><t>')
+            (column, letter, f'<c r="{letter}')
             for column, letter in zip(
                 self.columns, map(column_letters, range(len(self.columns))), strict=True
             )
         ]
+        self._text_middle = f'" s="{text_style}" t="inlineStr"><is><t>'
+        self._number_middle = f'" s="{text_style}"><v>'
+        self._date_middle = f'" s="{date_style}"><v>'
         self._dates: dict[dt.date, str] = {}
 
     def row(self, number: int, values: Mapping[str, object]) -> str:
@@ -103,11 +109,18 @@ class RowWriter:
         # control characters, no edge whitespace) takes the short way.
         cells = [f'<row r="{number}">']
         append = cells.append
-        for column, letter, head, text_middle in self._columns:
+        text_middle, number_middle = self._text_middle, self._number_middle
+        for column, letter, head in self._columns:
             value = values[column]
             if value is None or value == "":
                 continue
-            if value.__class__ is str:
+            kind = value.__class__
+            if kind is int and -_EXACT_INT < value < _EXACT_INT:
+                append(f"{head}{number}{number_middle}{value}</v></c>")
+            elif kind is dt.date:
+                serial = self._dates.get(value) or self._date_serial(value)
+                append(f"{head}{number}{self._date_middle}{serial}</v></c>")
+            elif kind is str:
                 if (
                     value.isprintable()
                     and "&" not in value
@@ -124,6 +137,10 @@ class RowWriter:
                 append(self._other(f"{letter}{number}", value))
         append("</row>")
         return "".join(cells)
+
+    def _date_serial(self, value: dt.date) -> str:
+        serial = self._dates[value] = _serial(value)
+        return serial
 
     def _text(self, reference: str, text: str, style: int) -> str:
         text = escape_text(text)
@@ -310,9 +327,12 @@ class _SecondHalves:
         start = self._splits[sheet.name]
         if start == len(sheet.rows):
             return
-        self._process.join()
         path = self._files[sheet.name]
-        if self._process.exitcode == 0 and path.exists():
+        # Each file appears (renamed into place) as soon as it is complete; the
+        # process goes on to the next sheet meanwhile.
+        while not path.exists() and self._process.is_alive():
+            time.sleep(0.005)
+        if path.exists():
             with path.open("rb") as handle:
                 while chunk := handle.read(4 * 1024 * 1024):
                     member.write(chunk)
