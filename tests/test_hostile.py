@@ -53,15 +53,19 @@ def doctype(good, tmp_path):
     return rewrite(good, tmp_path / "entity.xlsx", change)
 
 
-def far_cell(good, tmp_path):
-    path = tmp_path / "stray.xlsx"
+def _stray_cell(path, reference):
+    """A workbook whose Actions table has one stray cell at ``reference``."""
     book = xlsxwriter.Workbook(path)
     sheet = book.add_worksheet("Actions")
     for column, name in enumerate(["Ref", "Action", "Lead officer", "Status"]):
         sheet.write(0, column, name)
-    sheet.write("XFD1048576", "oops")
+    sheet.write(reference, "oops")
     book.close()
     return path
+
+
+def far_cell(good, tmp_path):
+    return _stray_cell(tmp_path / "stray.xlsx", "XFD1048576")
 
 
 def far_cell_attributes_reordered(good, tmp_path):
@@ -75,14 +79,7 @@ def far_cell_attributes_reordered(good, tmp_path):
 
 def deep_narrow(good, tmp_path):
     """Only column Z, but 200,000 rows down: 5.2 million cells."""
-    path = tmp_path / "deep.xlsx"
-    book = xlsxwriter.Workbook(path)
-    sheet = book.add_worksheet("Actions")
-    for column, name in enumerate(["Ref", "Action", "Lead officer", "Status"]):
-        sheet.write(0, column, name)
-    sheet.write("Z200000", "oops")
-    book.close()
-    return path
+    return _stray_cell(tmp_path / "deep.xlsx", "Z200000")
 
 
 def duplicate_member(good, tmp_path):

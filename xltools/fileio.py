@@ -19,33 +19,25 @@ from pathlib import Path
 @contextlib.contextmanager
 def atomic_path(target: str | Path) -> Iterator[Path]:
     """Yield a temporary path to write; on success it replaces ``target`` in one step."""
-    target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(
-        prefix=f".{target.stem}.", suffix=f".tmp{target.suffix}", dir=target.parent
-    )
-    os.close(handle)
-    temporary_path = Path(temporary)
-    try:
-        yield temporary_path
-        os.replace(temporary_path, target)
-    finally:
-        temporary_path.unlink(missing_ok=True)
+    with scratch_path(target, "tmp") as temporary:
+        yield temporary
+        os.replace(temporary, target)
 
 
 @contextlib.contextmanager
-def scratch_path(target: str | Path) -> Iterator[Path]:
-    """Yield a temporary path beside ``target`` for an intermediate file; always removed."""
+def scratch_path(target: str | Path, kind: str = "part") -> Iterator[Path]:
+    """Yield a temporary path beside ``target`` (``.NAME.xxxx.KIND.EXT``); always removed."""
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(
-        prefix=f".{target.stem}.", suffix=f".part{target.suffix}", dir=target.parent
+    handle, name = tempfile.mkstemp(
+        prefix=f".{target.stem}.", suffix=f".{kind}{target.suffix}", dir=target.parent
     )
     os.close(handle)
+    temporary = Path(name)
     try:
-        yield Path(temporary)
+        yield temporary
     finally:
-        Path(temporary).unlink(missing_ok=True)
+        temporary.unlink(missing_ok=True)
 
 
 def write_text(target: str | Path, text: str) -> Path:

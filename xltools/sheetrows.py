@@ -23,6 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
+import sys
 import time
 import zipfile
 from collections.abc import Mapping, Sequence
@@ -275,9 +276,9 @@ class _SecondHalves:
 
     Making the XML is the Python-bound part of writing a register; with a second
     core, two processes make it in about half the time. The process is forked, so
-    it has the rows without copying them; where fork is missing (Windows, or a small
-    register) everything is made here. If the process fails, its halves are made
-    here instead, so the register is the same either way.
+    it has the rows without copying them. Off Linux (fork is unsafe on macOS and
+    missing on Windows), and for a small register, everything is made here. If the
+    process fails, its halves are made here instead: the register is the same either way.
     """
 
     def __init__(self, sheets: Sequence[SheetRows], writers: Mapping[str, RowWriter]) -> None:
@@ -287,7 +288,7 @@ class _SecondHalves:
         self._splits = {sheet.name: len(sheet.rows) for sheet in sheets}
         self._process = None
         self._folder = None
-        if "fork" not in multiprocessing.get_all_start_methods():
+        if sys.platform != "linux":
             return
         big = [sheet for sheet in sheets if len(sheet.rows) >= PARALLEL_FROM_ROWS]
         if not big:

@@ -12,6 +12,7 @@ import datetime as dt
 import logging
 import os
 import pickle
+import sys
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
@@ -164,9 +165,9 @@ def _parallel(paths, pack, reporting_date, limits, progress, workers) -> Iterato
     # enough that each pandera pass covers many plans.
     size = max(1, min(CHUNK_FILES, -(-len(paths) // (workers * 4))))
     chunks = [paths[start : start + size] for start in range(0, len(paths), size)]
-    # fork shares the already imported libraries; elsewhere each worker imports them.
-    methods = multiprocessing.get_all_start_methods()
-    context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+    # On Linux, fork shares the libraries already imported; elsewhere (macOS, where fork
+    # is unsafe, and Windows, where it is missing) each worker starts afresh.
+    context = multiprocessing.get_context("fork" if sys.platform == "linux" else "spawn")
     with (
         tempfile.TemporaryDirectory(prefix="xltools-") as folder,
         ProcessPoolExecutor(workers, mp_context=context) as pool,
