@@ -323,6 +323,14 @@ def test_workers_give_the_same_register_as_one_process(inbox, tmp_path):
     assert len(shared.plans) == 9 and shared.exit_status == 1  # broken.xlsx still a problem
 
 
+def test_workers_started_afresh_as_on_windows_and_macos(inbox, monkeypatch):
+    from xltools import validate
+
+    monkeypatch.setattr(validate, "START_METHOD", "spawn")
+    shared = consolidate(inbox, WEEK1, workers=2)
+    assert _comparable(shared) == _comparable(consolidate(inbox, WEEK1, workers=1))
+
+
 def test_a_worker_that_dies_does_not_stop_the_roll_up(inbox, caplog):
     import multiprocessing
     import os

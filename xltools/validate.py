@@ -25,6 +25,9 @@ from xltools.rules import RulePack, load_pack, report_for, run_pack
 log = logging.getLogger(__name__)
 # Below this many files, reading in one process is quicker than starting workers.
 PARALLEL_FROM_FILES = 150
+# On Linux, fork shares the libraries already imported; elsewhere (macOS, where fork
+# is unsafe, and Windows, where it is missing) each worker starts afresh.
+START_METHOD = "fork" if sys.platform == "linux" else "spawn"
 # At most this many files to a worker's task.
 CHUNK_FILES = 50
 
@@ -165,9 +168,7 @@ def _parallel(paths, pack, reporting_date, limits, progress, workers) -> Iterato
     # enough that each pandera pass covers many plans.
     size = max(1, min(CHUNK_FILES, -(-len(paths) // (workers * 4))))
     chunks = [paths[start : start + size] for start in range(0, len(paths), size)]
-    # On Linux, fork shares the libraries already imported; elsewhere (macOS, where fork
-    # is unsafe, and Windows, where it is missing) each worker starts afresh.
-    context = multiprocessing.get_context("fork" if sys.platform == "linux" else "spawn")
+    context = multiprocessing.get_context(START_METHOD)
     with (
         tempfile.TemporaryDirectory(prefix="xltools-") as folder,
         ProcessPoolExecutor(workers, mp_context=context) as pool,
