@@ -1,15 +1,18 @@
 """The weekly roll-up: many plan workbooks into one register, with the problems found.
 
 ``consolidate(inbox)`` finds every plan workbook under a folder, reads and
-validates them all (one pandera pass over every plan), and returns a
+validates them all (in worker processes, a pandera pass to each chunk of plans;
+see :mod:`xltools.validate`), and returns a
 :class:`Consolidation`: the register table (every action with its plan,
 source, RAG, days overdue and that row's findings), the plans read, the
 problems (files not read, plans with findings), and, when a history file is
 given, what changed since the previous run. One bad file never stops the run:
 it becomes a problem and every other plan still reaches the register.
 
-Staff text is cleaned on the way in: control characters removed and text past
-Excel's cell limit cut with a visible marker, each with a finding, never silently.
+Each plan joins the register, and its actions the history, as soon as its
+chunk is read, while the workers read the next ones. Staff text is cleaned on
+the way in: control characters removed and text past Excel's cell limit cut
+with a visible marker, each with a finding, never silently.
 """
 
 from __future__ import annotations

@@ -1,9 +1,15 @@
-"""Validating plan workbooks: read each safely, run a rule pack over all of them at once.
+"""Validating plan workbooks: read each safely, run a rule pack over many at once.
 
 ``validate`` is the library call behind ``xltools validate``; ``consolidate``
 uses the same two steps. Findings are data; an unreadable file becomes a
 report with status ``unreadable`` and one finding saying why, so one bad file
 never stops the others.
+
+Many files are shared among worker processes, one per core, in chunks: each
+worker reads its chunk and validates it in one pandera pass, and leaves the
+reports in a file for the main process. A worker that dies (the out-of-memory
+killer, a crash in a parser) costs only time: its chunk is read again in the
+main process. The findings are the same however the work is shared.
 """
 
 from __future__ import annotations
