@@ -354,4 +354,29 @@ def test_a_worker_that_dies_does_not_stop_the_roll_up(inbox, caplog):
     assert killed
     assert "a reading process stopped" in caplog.text
     assert len(result.plans) == 43
+    assert _comparable(result) == _comparable(consolidate(inbox, WEEK1, workers=1))
     assert [p.path.name for p in result.problems if p.kind == "unreadable"] == ["broken.xlsx"]
+
+
+def test_a_file_that_kills_its_reader_is_the_only_one_lost(inbox, monkeypatch, caplog):
+    import os
+
+    from xltools import validate
+
+    for number in range(6):
+        write_plan(inbox / f"extra-{number}.xlsx", PLAN, [action("1")])
+    write_plan(inbox / "killer.xlsx", PLAN, [action("1")])
+    real_read_plan = validate.read_plan
+
+    def read_plan(path, limits):
+        if path.name == "killer.xlsx":
+            os._exit(9)  # the reader process dies, as a parser crash or the OOM killer would
+        return real_read_plan(path, limits)
+
+    monkeypatch.setattr(validate, "read_plan", read_plan)
+    result = consolidate(inbox, WEEK1, workers=2)
+    unreadable = {p.path.name: p.reason for p in result.problems if p.kind == "unreadable"}
+    assert set(unreadable) == {"broken.xlsx", "killer.xlsx"}
+    assert unreadable["killer.xlsx"].startswith("reading it stopped the reader")
+    assert len(result.plans) == 9  # every other plan still reaches the register
+    assert "the reading process stopped on" in caplog.text

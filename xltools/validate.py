@@ -7,9 +7,10 @@ never stops the others.
 
 Many files are shared among worker processes, one per core, in chunks: each
 worker reads its chunk and validates it in one pandera pass, and leaves the
-reports in a file for the main process. A worker that dies (the out-of-memory
-killer, a crash in a parser) costs only time: its chunk is read again in the
-main process. The findings are the same however the work is shared.
+reports in a file for the main process. When a worker dies (the out-of-memory
+killer, a crash in a parser) its chunk is read again one file to a process, so
+only a file that kills its reader is lost, and it becomes an ``unreadable``
+report. The findings are the same however the work is shared.
 """
 
 from __future__ import annotations
@@ -167,37 +168,77 @@ def _chunk_to_file(
 def _parallel(paths, pack, reporting_date, limits, progress, workers) -> Iterator[FileReport]:
     import multiprocessing
     import tempfile
-    from concurrent.futures import ProcessPoolExecutor
-    from concurrent.futures.process import BrokenProcessPool
 
     # Chunks small enough to balance the workers and move the progress bar, large
     # enough that each pandera pass covers many plans.
     size = max(1, min(CHUNK_FILES, -(-len(paths) // (workers * 4))))
     chunks = [paths[start : start + size] for start in range(0, len(paths), size)]
     context = multiprocessing.get_context(START_METHOD)
-    with (
-        tempfile.TemporaryDirectory(prefix="xltools-") as folder,
-        ProcessPoolExecutor(workers, mp_context=context) as pool,
-    ):
-        futures = [
-            pool.submit(_chunk_to_file, folder, number, chunk, pack, reporting_date, limits)
-            for number, chunk in enumerate(chunks)
-        ]
-        for chunk, future in zip(chunks, futures, strict=True):
+    with tempfile.TemporaryDirectory(prefix="xltools-") as folder:
+        task = _Task(folder, pack, reporting_date, limits, context)
+        done = 0
+        while done < len(chunks):
+            # A pool that breaks is replaced for the chunks after the one it broke on.
+            for reports in task.run_pool(chunks[done:], workers):
+                for report in reports:
+                    if progress:
+                        progress(report.path)
+                    yield report
+                done += 1
+
+
+class _Task:
+    """Reading and validating chunks in worker processes, for :func:`_parallel`."""
+
+    def __init__(self, folder, pack, reporting_date, limits, context) -> None:
+        self.folder, self.context = folder, context
+        self.arguments = (pack, reporting_date, limits)
+        self.numbers = iter(range(1 << 62))
+
+    def run_pool(self, chunks: list[list[Path]], workers: int) -> Iterator[list[FileReport]]:
+        """Each chunk's reports, in order; stops after the chunk a broken pool failed."""
+        from concurrent.futures import ProcessPoolExecutor
+        from concurrent.futures.process import BrokenProcessPool
+
+        with ProcessPoolExecutor(workers, mp_context=self.context) as pool:
+            futures = [self._submit(pool, chunk) for chunk in chunks]
+            for chunk, future in zip(chunks, futures, strict=True):
+                try:
+                    yield self._load(future.result())
+                except BrokenProcessPool:
+                    # A worker died: out of memory, or a parser crashed on some file. Read
+                    # this chunk's files one to a process, so only that file is lost.
+                    log.warning(
+                        "a reading process stopped; reading %s to %s one by one",
+                        chunk[0].name,
+                        chunk[-1].name,
+                    )
+                    yield [self._alone(path) for path in chunk]
+                    return
+
+    def _submit(self, pool, chunk: list[Path]):
+        return pool.submit(_chunk_to_file, self.folder, next(self.numbers), chunk, *self.arguments)
+
+    @staticmethod
+    def _load(path: str) -> list[FileReport]:
+        # Our own worker's file, in our own temporary folder: safe to unpickle.
+        with open(path, "rb") as handle:
+            return pickle.load(handle)
+
+    def _alone(self, path: Path) -> FileReport:
+        from concurrent.futures import ProcessPoolExecutor
+        from concurrent.futures.process import BrokenProcessPool
+
+        with ProcessPoolExecutor(1, mp_context=self.context) as pool:
             try:
-                # Our own worker's file, in our own temporary folder: safe to unpickle.
-                with open(future.result(), "rb") as handle:
-                    done = pickle.load(handle)
+                return self._load(self._submit(pool, [path]).result())[0]
             except BrokenProcessPool:
-                # A worker died (out of memory on a hostile file?): read this chunk
-                # here instead, where a refusal is still a report, not a crash.
-                log.warning(
-                    "a reading process stopped; reading %s to %s in the main process",
-                    chunk[0].name,
-                    chunk[-1].name,
+                log.warning("the reading process stopped on %s", path)
+                return unreadable_report(
+                    path,
+                    UnreadableWorkbook(
+                        "reading it stopped the reader (out of memory, or a crash): the file "
+                        "may be damaged; ask for it to be saved and sent again",
+                        path,
+                    ),
                 )
-                done = _read_and_validate_chunk(chunk, pack, reporting_date, limits)
-            for path in chunk:
-                if progress:
-                    progress(path)
-            yield from done
