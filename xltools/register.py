@@ -72,9 +72,9 @@ def write_register(result: Consolidation, path: str | Path) -> Path:
     """Write the register workbook for a consolidation result."""
     path = Path(path)
     big_sheets = [
-        SheetRows("Register", REGISTER_COLUMNS, result.rows, len(result.rows)),
-        SheetRows("Overdue", VIEW_COLUMNS, *_counted(result.overdue)),
-        SheetRows("Due soon", VIEW_COLUMNS, *_counted(result.due_soon)),
+        SheetRows("Register", REGISTER_COLUMNS, result.rows),
+        SheetRows("Overdue", VIEW_COLUMNS, result.overdue),
+        SheetRows("Due soon", VIEW_COLUMNS, result.due_soon),
     ]
     with atomic_path(path) as temporary, scratch_path(path) as parts:
         # constant_memory streams rows to disk, so every sheet is written strictly
@@ -83,7 +83,7 @@ def write_register(result: Consolidation, path: str | Path) -> Path:
         formats = standard_formats(workbook)
         _summary(workbook, formats, result)
         for sheet in big_sheets:
-            _action_sheet(workbook, formats, sheet.name, sheet.count, sheet.columns)
+            _action_sheet(workbook, formats, sheet.name, len(sheet.rows), sheet.columns)
         _changes(workbook, formats, result)
         _problems(workbook, formats, result)
         workbook.close()
@@ -91,10 +91,6 @@ def write_register(result: Consolidation, path: str | Path) -> Path:
         text_style, date_style = formats["text"].xf_index, formats["date"].xf_index
         stream_rows(parts, temporary, big_sheets, text_style, date_style)
     return path
-
-
-def _counted(rows: list[dict]) -> tuple[list[dict], int]:
-    return rows, len(rows)
 
 
 def _header(sheet, formats, headers: Sequence[str], row: int = 0) -> None:

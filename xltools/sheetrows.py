@@ -56,7 +56,6 @@ class SheetRows:
     name: str
     columns: Sequence[str]
     rows: Sequence[Mapping[str, object]]
-    count: int
 
 
 def escape_text(text: str) -> str:
@@ -153,11 +152,8 @@ class RowWriter:
             return f'<c r="{reference}" s="{self.text_style}"/>'
         if isinstance(value, dt.datetime):
             return f'<c r="{reference}" s="{self.date_style}"><v>{_serial_time(value)}</v></c>'
-        if isinstance(value, dt.date):
-            serial = self._dates.get(value)
-            if serial is None:
-                serial = self._dates[value] = _serial(value)
-            return f'<c r="{reference}" s="{self.date_style}"><v>{serial}</v></c>'
+        if isinstance(value, dt.date):  # a subclass of date: the plain ones are done in row()
+            return f'<c r="{reference}" s="{self.date_style}"><v>{_serial(value)}</v></c>'
         if isinstance(value, bool):
             return f'<c r="{reference}" s="{self.text_style}" t="b"><v>{int(value)}</v></c>'
         if isinstance(value, int | float) and abs(value) != float("inf"):
@@ -217,8 +213,8 @@ def stream_rows(
                 output.writestr(info, data, zipfile.ZIP_DEFLATED, compresslevel)
                 continue
             head, tail = data.decode("utf-8").split(_SHEET_DATA_END, 1)
-            if sheet.count:
-                last = f"{column_letters(len(sheet.columns) - 1)}{sheet.count + 1}"
+            if sheet.rows:
+                last = f"{column_letters(len(sheet.columns) - 1)}{len(sheet.rows) + 1}"
                 head = _DIMENSION.sub(f'<dimension ref="A1:{last}"/>', head, count=1)
             info.compress_type = zipfile.ZIP_DEFLATED
             _set_level(info, compresslevel)
