@@ -50,3 +50,54 @@ def test_argument_errors_exit_2_with_their_message(tmp_path):
         f"Error: {tmp_path / 'plan.xlsx'} already exists: choose another name or use --force"
         in result.output
     )
+
+
+def test_consolidate_on_a_terminal_shows_progress_while_workers_read(tmp_path):
+    """On a terminal the roll-up draws a progress bar; with enough plans it forks workers."""
+    import os
+    import pty
+    import shutil
+
+    from conftest import PLAN, action
+
+    from xltools.template import write_plan
+    from xltools.validate import PARALLEL_FROM_FILES
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    plan = write_plan(tmp_path / "plan.xlsx", PLAN, [action("1"), action("2")])
+    for number in range(PARALLEL_FROM_FILES):
+        shutil.copy(plan, inbox / f"plan-{number:03d}.xlsx")
+    primary, secondary = pty.openpty()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "xltools",
+            "consolidate",
+            str(inbox),
+            "-o",
+            str(tmp_path / "register.xlsx"),
+            "--reporting-date",
+            "2003-11-24",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=secondary,
+        text=True,
+    )
+    os.close(secondary)
+    terminal = b""
+    while True:  # drain the terminal as it is written, or the program blocks on it
+        try:
+            chunk = os.read(primary, 65536)
+        except OSError:  # the program has closed its end
+            break
+        if not chunk:
+            break
+        terminal += chunk
+    os.close(primary)
+    stdout, _ = process.communicate(timeout=120)
+    run = subprocess.CompletedProcess(process.args, process.returncode, stdout)
+    assert run.returncode == 0, terminal.decode(errors="replace")
+    assert f"wrote {tmp_path / 'register.xlsx'}: {PARALLEL_FROM_FILES} plan(s) read" in run.stdout
+    assert b"reading plan-" in terminal  # the bar named the files as they were read

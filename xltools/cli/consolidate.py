@@ -27,16 +27,25 @@ def run_with_progress(function, total_hint: str, **kwargs):
     """Run a library call with a progress bar when standard error is a terminal."""
     if not sys.stderr.isatty():
         return function(**kwargs)
+    from rich.console import Console
     from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn
 
+    # No refresh thread: the roll-up forks worker processes, and a fork must not
+    # happen while another thread may hold a lock (stderr's, say) the child needs.
     with Progress(
-        SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), transient=True
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        transient=True,
+        auto_refresh=False,
+        console=Console(stderr=True),  # the bar is for the person watching, not the output
     ) as bar:
         task = bar.add_task(total_hint, total=None)
-        return function(
-            progress=lambda path: bar.update(task, advance=1, description=f"reading {path.name}"),
-            **kwargs,
-        )
+
+        def advance(path) -> None:
+            bar.update(task, advance=1, description=f"reading {path.name}", refresh=True)
+
+        return function(progress=advance, **kwargs)
 
 
 def summary_line(result) -> str:
