@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from xltools import model
-from xltools.cells import column_letters
+from xltools.cells import clean_text, column_letters
 from xltools.consolidate import (
     DAYS_OVERDUE,
     RAG,
@@ -53,6 +53,22 @@ VIEW_COLUMNS = (
     SOURCE_FILE,
     SOURCE_ROW,
 )
+NO_CHANGES = "No changes since the last run (or no earlier run)."
+NO_PROBLEMS = "No problems: every plan was read and passed its checks."
+LIST_WIDTHS = {
+    "Change": 26,
+    "Plan": 36,
+    "Ref": 8,
+    "Action": 50,
+    "Detail": 40,
+    "Times slipped": 10,
+    "File": 36,
+    "Problem": 24,
+    "Severity": 10,
+    "Column": 18,
+    "Value": 24,
+    "Message": 70,
+}
 SHEETS = ("Summary", "Register", "Overdue", "Due soon", "Changes", "Problems")
 WIDTHS = {
     model.ACTION: 50,
@@ -71,25 +87,27 @@ WIDTHS = {
 def write_register(result: Consolidation, path: str | Path) -> Path:
     """Write the register workbook for a consolidation result."""
     path = Path(path)
-    big_sheets = [
+    streamed = [
         SheetRows("Register", REGISTER_COLUMNS, result.rows),
         SheetRows("Overdue", VIEW_COLUMNS, result.overdue),
         SheetRows("Due soon", VIEW_COLUMNS, result.due_soon),
+        _change_rows(result),
+        _problem_rows(result),
     ]
     with atomic_path(path) as temporary, scratch_path(path) as parts:
         # constant_memory streams rows to disk, so every sheet is written strictly
-        # row by row. The big sheets get their header here and their rows below.
+        # row by row. The streamed sheets get their header here and their rows below.
         workbook = new_workbook(parts, constant_memory=True, title="Action plan register")
         formats = standard_formats(workbook)
         _summary(workbook, formats, result)
-        for sheet in big_sheets:
+        for sheet in streamed[:3]:
             _action_sheet(workbook, formats, sheet.name, len(sheet.rows), sheet.columns)
-        _changes(workbook, formats, result)
-        _problems(workbook, formats, result)
+        for sheet, empty in zip(streamed[3:], (NO_CHANGES, NO_PROBLEMS), strict=True):
+            _list_sheet(workbook, formats, sheet, empty)
         workbook.close()
         # The summary always writes text and a date, so both styles have their index now.
         text_style, date_style = formats["text"].xf_index, formats["date"].xf_index
-        stream_rows(parts, temporary, big_sheets, text_style, date_style)
+        stream_rows(parts, temporary, streamed, text_style, date_style)
     return path
 
 
@@ -187,28 +205,31 @@ def _summary(workbook, formats, result: Consolidation) -> None:
         sheet.insert_chart(last + 3, 0, chart)
 
 
-def _list_sheet(workbook, formats, name: str, columns: Sequence[tuple[str, int]]):
-    """A sheet listing things: a frozen header row of (heading, width) columns."""
-    sheet = workbook.add_worksheet(name)
-    for column, (_, width) in enumerate(columns):
-        sheet.set_column(column, column, width)
-    _header(sheet, formats, [heading for heading, _ in columns])
+def _list_sheet(workbook, formats, rows: SheetRows, empty: str) -> None:
+    """A sheet listing things: a frozen header row, and a line saying so if there are none."""
+    sheet = workbook.add_worksheet(rows.name)
+    for column, heading in enumerate(rows.columns):
+        sheet.set_column(column, column, LIST_WIDTHS.get(heading, 14))
+    _header(sheet, formats, rows.columns)
     sheet.freeze_panes(1, 0)
-    return sheet
+    if not rows.rows:
+        sheet.write_string(1, 0, empty)
 
 
-def _changes(workbook, formats, result: Consolidation) -> None:
-    columns = [
-        ("Change", 26),
-        ("Plan", 36),
-        ("Ref", 8),
-        ("Action", 50),
-        ("Was", 14),
-        ("Now", 14),
-        ("Detail", 40),
-        ("Times slipped", 10),
+def _listed(name: str, columns: Sequence[str], lines: list[list[object]]) -> SheetRows:
+    """Lines of values as rows for a listing sheet; text cleaned as every cell we write."""
+    rows = [
+        {
+            column: clean_text(value).text if isinstance(value, str) else value
+            for column, value in zip(columns, line, strict=True)
+        }
+        for line in lines
     ]
-    sheet = _list_sheet(workbook, formats, "Changes", columns)
+    return SheetRows(name, columns, rows)
+
+
+def _change_rows(result: Consolidation) -> SheetRows:
+    columns = ("Change", "Plan", "Ref", "Action", "Was", "Now", "Detail", "Times slipped")
     lines = [
         [
             CHANGE_KINDS.get(c.kind, c.kind),
@@ -222,23 +243,11 @@ def _changes(workbook, formats, result: Consolidation) -> None:
         ]
         for c in result.changes
     ]
-    _write_rows(sheet, formats, lines)
-    if not result.changes:
-        sheet.write_string(1, 0, "No changes since the last run (or no earlier run).")
+    return _listed("Changes", columns, lines)
 
 
-def _problems(workbook, formats, result: Consolidation) -> None:
-    columns = [
-        ("File", 36),
-        ("Problem", 24),
-        ("Severity", 10),
-        ("Cell", 14),
-        ("Column", 18),
-        ("Ref", 8),
-        ("Value", 24),
-        ("Message", 70),
-    ]
-    sheet = _list_sheet(workbook, formats, "Problems", columns)
+def _problem_rows(result: Consolidation) -> SheetRows:
+    columns = ("File", "Problem", "Severity", "Cell", "Column", "Ref", "Value", "Message")
     where = result.display_path
     lines = [
         [where(path), "skipped", "", "", "", "", "", reason] for path, reason in result.skipped
@@ -251,13 +260,4 @@ def _problems(workbook, formats, result: Consolidation) -> None:
             [path, f.code, f.severity, f.location(), f.column, f.ref, f.value, f.message]
             for f in problem.findings
         )
-    _write_rows(sheet, formats, lines)
-    if not lines:
-        sheet.write_string(1, 0, "No problems: every plan was read and passed its checks.")
-
-
-def _write_rows(sheet, formats, lines: list[list[object]]) -> None:
-    """Write rows of values under a header row, each value as what it is."""
-    for row, values in enumerate(lines, start=1):
-        for column, value in enumerate(values):
-            write_value(sheet, row, column, value, formats["date"], formats["text"])
+    return _listed("Problems", columns, lines)
