@@ -1,9 +1,9 @@
 """The consolidated register workbook, written with xlsxwriter.
 
-xlsxwriter writes the workbook: its styles, the small sheets, and each big
-sheet's settings and header row; the big sheets' rows are then streamed by
-:mod:`xltools.sheetrows` in the same XML, because a register of 100,000 actions
-has two million cells and xlsxwriter spends about 6 µs on each.
+xlsxwriter writes the workbook: its styles, the Summary, and each other sheet's
+settings and header row; their rows are then streamed by :mod:`xltools.sheetrows`
+in the same XML, because a register of 100,000 actions has two million cells and
+xlsxwriter spends about 6 µs on each.
 
 Sheets: ``Summary`` (counts by plan against RAG, and a chart of the RAG mix),
 ``Register`` (every action), ``Overdue`` (oldest first), ``Due soon`` (next 28

@@ -3,9 +3,9 @@
 The register workbook is written by xlsxwriter: styles, every small sheet, and
 each big sheet's settings (columns, frozen header, autofilter, conditional
 formats, header row). xlsxwriter spends about 6 µs a cell in Python, and a
-register of 100,000 actions has two million cells, so the rows of the big
-sheets (Register, Overdue, Due soon) are streamed afterwards by this module:
-each big sheet's ``<sheetData>`` gets its rows, in the same SpreadsheetML that
+register of 100,000 actions has two million cells, so the rows of its sheets
+(Register, Overdue, Due soon, Changes, Problems) are streamed afterwards by this
+module: each sheet's ``<sheetData>`` gets its rows, in the same SpreadsheetML that
 xlsxwriter's constant-memory mode writes (inline strings, the same style
 indexes, numbers as ``%.16G``), at about a tenth of the cost. A test writes the
 same rows both ways and compares the XML.
