@@ -1,7 +1,7 @@
-"""Streaming the cell rows of a register's big sheets into an xlsxwriter workbook.
+"""Streaming the cell rows of a register's sheets into an xlsxwriter workbook.
 
-The register workbook is written by xlsxwriter: styles, every small sheet, and
-each big sheet's settings (columns, frozen header, autofilter, conditional
+The register workbook is written by xlsxwriter: styles, the Summary, and each
+other sheet's settings (columns, frozen header, autofilter, conditional
 formats, header row). xlsxwriter spends about 6 µs a cell in Python, and a
 register of 100,000 actions has two million cells, so the rows of its sheets
 (Register, Overdue, Due soon, Changes, Problems) are streamed afterwards by this
