@@ -39,7 +39,7 @@ from xltools.read import read_plan
 from xltools.register import write_register
 from xltools.rules import RulePack, load_pack, register_checks, run_pack
 from xltools.template import write_plan
-from xltools.validate import read_and_validate
+from xltools.validate import iter_reports
 
 HERE = Path(__file__).resolve().parent
 REPORTING_DATE = dt.date(2003, 11, 24)
@@ -287,7 +287,7 @@ def main(argv: list[str] | None = None) -> None:
     workers = os.cpu_count() or 1
     shared_seconds, _ = timed(
         f"xltools read as consolidate does ({workers} worker processes)",
-        lambda: read_and_validate(paths, no_checks, REPORTING_DATE),
+        lambda: list(iter_reports(paths, no_checks, REPORTING_DATE)),
     )
     together, _ = timed(
         "xltools validate, all plans in one pandera pass",

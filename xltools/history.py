@@ -111,7 +111,13 @@ class Recording:
         rows = [
             (
                 self.day,
-                *s[:7],
+                s.plan_key,
+                s.ref,
+                s.organisation,
+                s.plan_title,
+                s.action,
+                s.lead,
+                s.status,
                 s.due_date.isoformat() if s.due_date else None,
                 s.progress,
             )

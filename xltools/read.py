@@ -517,7 +517,7 @@ def _honest_value(column: str | None, value: object) -> object:
     if isinstance(value, CellError):
         return value
     if isinstance(value, str):
-        return value if value.strip() else None
+        return None if not value or value.isspace() else value  # as read_plan's short way
     if isinstance(value, dt.datetime):
         # Plans deal in days: a time of day on a due date is noise from the typing.
         return value.date() if column in model.DATE_COLUMNS else value

@@ -44,21 +44,27 @@ EMAIL = re.compile(r"^[^@\s<>()\[\],;:\"]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
 # --------------------------------------------------------------------------
 # List comprehensions over the column's values: several times quicker than
 # Series.map with a lambda, and these run for every action of every plan.
-def _text(series):
+def _like(series, values: list, dtype=bool):
+    """Values computed from a column, as a Series with the column's index."""
     import pandas as pd
 
-    values = [v.strip() if isinstance(v, str) else v for v in series.to_numpy()]
-    return pd.Series(values, index=series.index, dtype=object)
+    return pd.Series(values, index=series.index, dtype=dtype)
+
+
+def _text(series):
+    return _like(
+        series, [v.strip() if isinstance(v, str) else v for v in series.to_numpy()], object
+    )
 
 
 def _blank(series):
-    import pandas as pd
-
-    values = [
-        v is None or v != v or (isinstance(v, str) and (not v or v.isspace()))
-        for v in series.to_numpy()
-    ]
-    return pd.Series(values, index=series.index, dtype=bool)
+    return _like(
+        series,
+        [
+            v is None or v != v or (isinstance(v, str) and (not v or v.isspace()))
+            for v in series.to_numpy()
+        ],
+    )
 
 
 def _is_date(series):
@@ -67,10 +73,7 @@ def _is_date(series):
 
 def _flags(series, test):
     """test(value) for each value, as a boolean Series."""
-    import pandas as pd
-
-    values = [bool(test(v)) for v in series.to_numpy()]
-    return pd.Series(values, index=series.index, dtype=bool)
+    return _like(series, [bool(test(v)) for v in series.to_numpy()])
 
 
 def _as_date(value):
@@ -119,13 +122,11 @@ def register_checks() -> None:
 
     @extensions.register_check_method(statistics=["column"])
     def no_error_value(frame, *, column):
-        import pandas as pd
-
         from xltools.read import CellError
 
         # Run on every column of every action: no function call per value.
-        values = [v.__class__ is not CellError for v in frame[column].to_numpy()]
-        return pd.Series(values, index=frame.index, dtype=bool)
+        values = frame[column]
+        return _like(values, [v.__class__ is not CellError for v in values.to_numpy()])
 
     @extensions.register_check_method(statistics=["column", "unless_status", "unless_ongoing"])
     def required_unless(frame, *, column, unless_status, unless_ongoing):

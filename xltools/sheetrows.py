@@ -26,7 +26,7 @@ import re
 import sys
 import time
 import zipfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from xml.etree import ElementTree
@@ -236,11 +236,7 @@ def _write_rows(member, writer: RowWriter, rows: Sequence, start: int, stop: int
 
     with ThreadPoolExecutor(1, thread_name_prefix="xltools-deflate") as compressor:
         pending = None
-        for batch_start in range(start, stop, _ROWS_PER_WRITE):
-            batch_stop = min(batch_start + _ROWS_PER_WRITE, stop)
-            data = "".join(
-                writer.row(index + 2, rows[index]) for index in range(batch_start, batch_stop)
-            ).encode("utf-8")
+        for data in _batches(writer, rows, start, stop):
             if pending is not None:
                 pending.result()
             pending = compressor.submit(member.write, data)
@@ -248,17 +244,21 @@ def _write_rows(member, writer: RowWriter, rows: Sequence, start: int, stop: int
             pending.result()
 
 
+def _batches(writer: RowWriter, rows: Sequence, start: int, stop: int) -> Iterator[bytes]:
+    """Rows ``start`` to ``stop`` (0-based, below the header) as UTF-8 XML, a batch at a time."""
+    for batch_start in range(start, stop, _ROWS_PER_WRITE):
+        batch_stop = min(batch_start + _ROWS_PER_WRITE, stop)
+        yield "".join(
+            writer.row(index + 2, rows[index]) for index in range(batch_start, batch_stop)
+        ).encode("utf-8")
+
+
 def _rows_to_file(writer: RowWriter, rows: Sequence, start: int, stop: int, path: Path) -> None:
     """In the second process: one sheet's rows from ``start``, as XML, into a file."""
     partial = path.with_suffix(".partial")
     with partial.open("wb") as handle:
-        for batch_start in range(start, stop, _ROWS_PER_WRITE):
-            batch_stop = min(batch_start + _ROWS_PER_WRITE, stop)
-            handle.write(
-                "".join(
-                    writer.row(index + 2, rows[index]) for index in range(batch_start, batch_stop)
-                ).encode("utf-8")
-            )
+        for data in _batches(writer, rows, start, stop):
+            handle.write(data)
     partial.replace(path)  # only a finished file is ever taken
 
 

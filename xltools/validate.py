@@ -16,6 +16,7 @@ report. The findings are the same however the work is shared.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import logging
 import os
 import pickle
@@ -70,26 +71,8 @@ def validate(
         raise XltoolsError(
             "no plan workbooks (.xlsx, .xlsm) found in " + ", ".join(map(str, paths))
         )
-    reports = read_and_validate(discovery.workbooks, pack, reporting_date, limits)
+    reports = list(iter_reports(discovery.workbooks, pack, reporting_date, limits))
     return ValidationReport(reports, pack.name, discovery.skipped)
-
-
-def read_and_validate(
-    paths: list[Path],
-    pack: RulePack,
-    reporting_date: dt.date | None = None,
-    limits: Limits = DEFAULT_LIMITS,
-    progress: Callable[[Path], None] | None = None,
-    workers: int | None = None,
-) -> list[FileReport]:
-    """Read every workbook (an unreadable one becomes its report) and validate them together.
-
-    Many files are shared among worker processes in chunks (``workers``: default one per
-    core, 1 for none); each chunk is read and validated in one pandera pass, so the
-    findings are the same whichever way the work is shared. Reports keep the order of
-    ``paths``.
-    """
-    return list(iter_reports(paths, pack, reporting_date, limits, progress, workers))
 
 
 def iter_reports(
@@ -100,18 +83,19 @@ def iter_reports(
     progress: Callable[[Path], None] | None = None,
     workers: int | None = None,
 ) -> Iterator[FileReport]:
-    """:func:`read_and_validate`, handing each report over as soon as its chunk is done."""
+    """Read every workbook (an unreadable one becomes its report) and validate them, handing
+    each report over, in the order of ``paths``, as soon as its chunk is done.
+
+    Many files are shared among worker processes in chunks (``workers``: default one per
+    core, 1 for none); each chunk is read and validated in one pandera pass, so the
+    findings are the same whichever way the work is shared.
+    """
     paths = list(paths)
     workers = _worker_count(workers, len(paths))
     if workers > 1:
         yield from _parallel(paths, pack, reporting_date, limits, progress, workers)
-        return
-    results = []
-    for path in paths:
-        if progress:
-            progress(path)
-        results.extend(_read_and_validate_chunk([path], pack, reporting_date, limits, False))
-    yield from _validated(results, pack, reporting_date)
+    else:
+        yield from _validated(_read_all(paths, limits, progress), pack, reporting_date)
 
 
 def _worker_count(workers: int | None, files: int) -> int:
@@ -121,21 +105,19 @@ def _worker_count(workers: int | None, files: int) -> int:
     return max(1, min(workers, files))
 
 
-def _read_and_validate_chunk(
-    paths: list[Path],
-    pack: RulePack,
-    reporting_date: dt.date | None,
-    limits: Limits,
-    validate_now: bool = True,
+def _read_all(
+    paths: list[Path], limits: Limits, progress: Callable[[Path], None] | None = None
 ) -> list[FileReport | PlanTable]:
-    """Read a chunk of files; validate what was read in one pass (or leave it for later)."""
+    """Read files in turn: each a table, or the report saying why it could not be read."""
     results: list[FileReport | PlanTable] = []
     for path in paths:
+        if progress:
+            progress(path)
         try:
             results.append(read_plan(path, limits))
         except UnreadableWorkbook as error:
             results.append(unreadable_report(path, error))
-    return _validated(results, pack, reporting_date) if validate_now else results
+    return results
 
 
 def _validated(
@@ -156,7 +138,7 @@ def _chunk_to_file(
     to be cut in half, and a killed worker's half-written file is never renamed.
     """
     with paused_gc():
-        reports = _read_and_validate_chunk(paths, pack, reporting_date, limits)
+        reports = _validated(_read_all(paths, limits), pack, reporting_date)
     target = Path(folder) / f"chunk-{number}.pickle"
     partial = target.with_suffix(".partial")
     with partial.open("wb") as handle:
@@ -193,7 +175,7 @@ class _Task:
     def __init__(self, folder, pack, reporting_date, limits, context) -> None:
         self.folder, self.context = folder, context
         self.arguments = (pack, reporting_date, limits)
-        self.numbers = iter(range(1 << 62))
+        self.numbers = itertools.count()
 
     def run_pool(self, chunks: list[list[Path]], workers: int) -> Iterator[list[FileReport]]:
         """Each chunk's reports, in order; stops after the chunk a broken pool failed."""
