@@ -1,6 +1,6 @@
 """Rule packs and the engine that runs them with pandera.
 
-A rule pack (``rules/default.yaml``, ``rules/audit.yaml`` or a user's file) is
+A rule pack (``xltools/rulepacks/default.yaml``, ``audit.yaml`` or a user's file) is
 data: a list of checks, each naming a registered check, the column(s) it looks
 at, its parameters, a severity and the message staff see. The checks themselves
 are registered here by name with ``pandera.extensions.register_check_method``,
