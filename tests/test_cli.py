@@ -99,5 +99,5 @@ def test_consolidate_on_a_terminal_shows_progress_while_workers_read(tmp_path):
     stdout, _ = process.communicate(timeout=120)
     run = subprocess.CompletedProcess(process.args, process.returncode, stdout)
     assert run.returncode == 0, terminal.decode(errors="replace")
-    assert f"wrote {tmp_path / 'register.xlsx'}: {PARALLEL_FROM_FILES} plan(s) read" in run.stdout
+    assert f"wrote {tmp_path / 'register.xlsx'}: {PARALLEL_FROM_FILES} plans read" in run.stdout
     assert b"reading plan-" in terminal  # the bar named the files as they were read

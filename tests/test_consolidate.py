@@ -241,8 +241,8 @@ def test_cli_json_equals_library_and_exit_status(inbox, tmp_path):
     )
     assert result.exit_code == 0
     assert result.output == (
-        f"wrote {out}: 1 plan(s) read, 0 not read, 1 action(s), 0 overdue, 0 due in the next "
-        "28 days, 0 problem(s), 0 change(s) since the last run\n"
+        f"wrote {out}: 1 plan read, 0 not read, 1 action, 0 overdue, 0 due in the next "
+        "28 days, 0 problems, 0 changes since the last run\n"
     )
     result = CliRunner().invoke(cli, ["consolidate", str(tmp_path / "nope"), "-o", str(out)])
     assert result.exit_code == 2

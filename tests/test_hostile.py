@@ -240,7 +240,7 @@ def test_certificate_contents(good, tmp_path):
     CliRunner().invoke(cli, ["validate", str(good), "--annotate", str(tmp_path / "c")])
     sheet = openpyxl.load_workbook(tmp_path / "c" / "good.xlsx")["Validation"]
     labels = {row[0].value: row[1].value for row in sheet.iter_rows() if row[0].value}
-    assert labels["Result"] == "valid: no errors, 0 warning(s)"
+    assert labels["Result"] == "valid: no errors, 0 warnings"
     assert labels["Rule pack"] == "default"
     assert len(labels["Rule pack SHA-256"]) == 64 and len(labels["Values SHA-256"]) == 64
     assert labels["Reporting date"] == "2003-11-24"

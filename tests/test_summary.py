@@ -249,7 +249,7 @@ def test_a_whole_fortnight(inbox, tmp_path, smtp):
     plan = "Argyll and Bute Council / PMP audit improvement plan"
     assert changed == [
         f"- Due date slipped: {plan}, Ref 1: 10/12/2003 -> 31/01/2004 (52 days later; "
-        "slipped 1 time(s) in all)",
+        "slipped once in all)",
         f"- Newly complete: {plan}, Ref 2: At risk -> Complete",
     ]
     assert "Pat Noaddress" in text and "Pat Noaddress" in html

@@ -286,7 +286,7 @@ def test_cli_text_output_and_exit_status(tmp_path):
     assert result.output.splitlines() == [
         f"{path}  Actions!F3  Due date  Ref 2  error: 'TBC' is not a date: enter a date such as "
         "31/03/2004, or write it in Timescale.",
-        f"{path}: invalid, 1 error(s), 0 warning(s), 40 checks run",
+        f"{path}: invalid, 1 error, 0 warnings, 40 checks run",
     ]
     clean = plan_with(tmp_path, {}, name="clean.xlsx")
     assert CliRunner().invoke(cli, ["validate", str(clean)]).exit_code == 0
@@ -366,7 +366,7 @@ def test_validate_source_is_untouched_and_annotate_writes_a_copy(tmp_path):
     assert book["Actions"]["M3"].fill.fgColor.rgb == "FFFFEB9C"  # warning
     validation = book["Validation"]
     rows = [[c.value for c in row] for row in validation.iter_rows()]
-    assert rows[1][:2] == ["Result", "not certified: 1 error(s), 1 warning(s)"]
+    assert rows[1][:2] == ["Result", "not certified: 1 error, 1 warning"]
     link_cells = [c for row in validation.iter_rows() for c in row if c.hyperlink]
     assert {c.hyperlink.location for c in link_cells} == {"'Actions'!F3", "'Actions'!M3"}
     # The staff's dropdowns survive in the copy.

@@ -27,6 +27,7 @@ from xltools.fileio import atomic_path
 from xltools.findings import ERROR, FileReport
 from xltools.read import PlanTable, read_plan
 from xltools.rules import RulePack
+from xltools.words import plural
 
 CERTIFICATE_TITLE = "xltools validation certificate"
 RESULT = "Result"
@@ -147,9 +148,9 @@ def _write_validation_sheet(sheet, report: FileReport, pack, prints, now, lost=(
     now = now or dt.datetime.now(dt.UTC).replace(microsecond=0)
     errors, warnings = len(report.errors), len(report.warnings)
     result = (
-        f"valid: no errors, {warnings} warning(s)"
+        f"valid: no errors, {plural(warnings, 'warning')}"
         if prints
-        else f"not certified: {errors} error(s), {warnings} warning(s)"
+        else f"not certified: {plural(errors, 'error')}, {plural(warnings, 'warning')}"
     )
     rows: list[tuple[str, str]] = [
         (RESULT, result),

@@ -24,6 +24,7 @@ from xltools import model, styles
 from xltools.errors import UnreadableWorkbook, UnsafeToEdit
 from xltools.fileio import atomic_path, backup_copy
 from xltools.read import inspect_workbook, locate_header
+from xltools.words import noun
 
 EXTRA_ROWS = 500
 
@@ -132,7 +133,10 @@ def colour_workbook(
     rules = styles.applicable_rules(set(letters))
     missing = {model.STATUS, model.DUE_DATE, model.GRADE} - set(letters)
     if missing:
-        warnings.append("no colouring for missing column(s): " + ", ".join(sorted(missing)))
+        warnings.append(
+            f"no colouring for missing {noun(len(missing), 'column')}: "
+            + ", ".join(sorted(missing))
+        )
     for rule in rules:
         fill_colour, font_colour = model.RAG_COLOURS[rule.rag]
         target_letter = letters[rule.target]

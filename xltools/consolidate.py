@@ -313,7 +313,8 @@ def _plan_rows(
             row[model.STATUS], row[model.GRADE], row[model.DUE_DATE], reporting_date
         )
         row[RAG] = rag.label
-        row[DAYS_OVERDUE] = rag.days_overdue
+        # Blank, not 0, for an action that is not overdue: 0 reads as "due today".
+        row[DAYS_OVERDUE] = rag.days_overdue if rag.overdue else None
         row[SOURCE_FILE] = source_file
         row[SOURCE_ROW] = table.source_rows[index]
         row_findings = [*by_row.get(table.source_rows[index], []), *notes[cleaned_before:]]

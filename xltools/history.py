@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from xltools import model
+from xltools.words import plural, times
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS snapshot (
@@ -311,8 +312,8 @@ def _compare(
                     "slipped",
                     old=old,
                     new=new,
-                    detail=f"{(now.due_date - then.due_date).days} days later; slipped "
-                    f"{slips} time(s) in all",
+                    detail=f"{plural((now.due_date - then.due_date).days, 'day')} later; "
+                    f"slipped {times(slips)} in all",
                     times_slipped=slips,
                     **base,
                 )
@@ -328,7 +329,7 @@ def _compare(
                     "stale-progress",
                     old=since.strftime("%d/%m/%Y"),
                     new="",
-                    detail=f"progress update unchanged for {unchanged_days} days",
+                    detail=f"progress update unchanged for {plural(unchanged_days, 'day')}",
                     **base,
                 )
             )

@@ -41,6 +41,7 @@ from xltools.consolidate import (
 from xltools.errors import XltoolsError
 from xltools.fileio import write_bytes, write_text
 from xltools.history import CHANGE_KINDS
+from xltools.words import plural
 
 PASSWORD_ENVIRONMENT = "XLTOOLS_SMTP_PASSWORD"
 DIGEST_KINDS = ("status-better", "status-worse", "status", "complete", "slipped")
@@ -175,7 +176,7 @@ def read_register(path: str | Path) -> SummaryData:
             value = row.get(column)
             if isinstance(value, float):
                 row[column] = str(int(value)) if value.is_integer() else str(value)
-        row[DAYS_OVERDUE] = int(row.get(DAYS_OVERDUE) or 0)
+        row[DAYS_OVERDUE] = int(row[DAYS_OVERDUE]) if row.get(DAYS_OVERDUE) else None
         rows.append(row)
     labels_to_kinds = {label: kind for kind, label in CHANGE_KINDS.items()}
     changes = [
@@ -243,12 +244,14 @@ def _plans_from_rows(rows: list[dict[str, object]]) -> list[dict[str, object]]:
 def _environment():
     from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
-    return Environment(
+    environment = Environment(
         loader=PackageLoader("xltools", "templates"),
         autoescape=select_autoescape(enabled_extensions=("html", "html.j2"), default=False),
         undefined=StrictUndefined,
         keep_trailing_newline=True,
     )
+    environment.filters["plural"] = plural
+    return environment
 
 
 def _display_date(value: object) -> str:

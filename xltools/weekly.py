@@ -24,6 +24,7 @@ from importlib import resources
 from pathlib import Path
 
 from xltools.errors import XltoolsError
+from xltools.words import plural
 
 LOG = logging.getLogger("xltools.weekly")
 DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -221,16 +222,16 @@ def run_once(config: WeeklyConfig, reporting_date: dt.date | None = None) -> Wee
         write_register(result, register)
         totals = result.totals()
         text = (
-            f"{totals['plans_read']} plan(s), {totals['actions']} action(s), "
+            f"{plural(totals['plans_read'], 'plan')}, {plural(totals['actions'], 'action')}, "
             f"{totals['overdue']} overdue, {totals['due_soon']} due soon, "
-            f"{totals['problems']} problem(s), {totals['changes']} change(s)"
+            f"{plural(totals['problems'], 'problem')}, {plural(totals['changes'], 'change')}"
         )
         LOG.info("register written to %s: %s", register, text)
         leads = summary.read_leads_csv(config.email.leads_csv) if config.email.leads_csv else {}
         summaries = summary.summarise(result, leads, config.email.sender, config.email.digest_to)
         outbox = config.outbox / reporting_date.isoformat()
         summary.write_outbox(summaries, outbox)
-        LOG.info("%d message(s) written to %s", len(summaries.messages), outbox)
+        LOG.info("%s written to %s", plural(len(summaries.messages), "message"), outbox)
         for lead in summaries.leads_without_address:
             LOG.warning("no email address for lead officer %s", lead)
         weekly = WeeklyResult(reporting_date, register, outbox, result.exit_status, text)

@@ -49,12 +49,15 @@ def run_with_progress(function, total_hint: str, **kwargs):
 
 
 def summary_line(result) -> str:
+    from xltools.words import plural
+
     totals = result.totals()
     return (
-        f"{totals['plans_read']} plan(s) read, {totals['plans_not_read']} not read, "
-        f"{totals['actions']} action(s), {totals['overdue']} overdue, "
-        f"{totals['due_soon']} due in the next 28 days, {totals['problems']} problem(s), "
-        f"{totals['changes']} change(s) since the last run"
+        f"{plural(totals['plans_read'], 'plan')} read, {totals['plans_not_read']} not read, "
+        f"{plural(totals['actions'], 'action')}, {totals['overdue']} overdue, "
+        f"{totals['due_soon']} due in the next 28 days, "
+        f"{plural(totals['problems'], 'problem')}, "
+        f"{plural(totals['changes'], 'change')} since the last run"
     )
 
 

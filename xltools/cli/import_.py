@@ -45,6 +45,7 @@ def import_command(ctx, source, output, organisation, service, title, reporting_
     from xltools.fileio import write_text
     from xltools.importers import import_plan, report_text, write_import
     from xltools.validate import validate
+    from xltools.words import plural
 
     result = import_plan(source, organisation, reporting_date, service, title)
     write_import(result, output)
@@ -60,7 +61,7 @@ def import_command(ctx, source, output, organisation, service, title, reporting_
         )
     click.echo(report_text(result.report))
     click.echo(
-        f"wrote {output}: {len(check.errors)} error(s), {len(check.warnings)} "
-        "warning(s) against the default rules"
+        f"wrote {output}: {plural(len(check.errors), 'error')}, "
+        f"{plural(len(check.warnings), 'warning')} against the default rules"
     )
     ctx.exit(1 if check.errors else 0)

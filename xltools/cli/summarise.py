@@ -75,6 +75,7 @@ def summarise(
         --from coordinator@council.gov.uk --to dmt@council.gov.uk
     """
     from xltools import summary
+    from xltools.words import plural
 
     if starttls and use_ssl:
         raise click.UsageError("choose one of --starttls and --ssl")
@@ -84,7 +85,7 @@ def summarise(
     leads = summary.read_leads_csv(leads_csv) if leads_csv else {}
     summaries = summary.summarise(data, leads, sender, list(digest_to))
     written = summary.write_outbox(summaries, outbox)
-    click.echo(f"wrote {len(written)} message(s) to {outbox}")
+    click.echo(f"wrote {plural(len(written), 'message')} to {outbox}")
     for lead in summaries.leads_without_address:
         click.echo(f"no address for lead officer: {lead}")
     if send:

@@ -47,6 +47,7 @@ def validate(ctx, paths, rules, reporting_date, as_json, annotate_dir):
     from xltools.annotate import annotate
     from xltools.rules import load_pack
     from xltools.validate import validate as run_validation
+    from xltools.words import plural
 
     pack = load_pack(rules)
     report = run_validation(paths, pack, reporting_date)
@@ -66,9 +67,10 @@ def validate(ctx, paths, rules, reporting_date, as_json, annotate_dir):
                     click.echo(f"{file_report.path}  {format_finding(finding)}")
             if file_report.status != "unreadable":
                 click.echo(
-                    f"{file_report.path}: {file_report.status}, {len(file_report.errors)} "
-                    f"error(s), {len(file_report.warnings)} warning(s), "
-                    f"{len(file_report.checks)} checks run"
+                    f"{file_report.path}: {file_report.status}, "
+                    f"{plural(len(file_report.errors), 'error')}, "
+                    f"{plural(len(file_report.warnings), 'warning')}, "
+                    f"{plural(len(file_report.checks), 'check')} run"
                 )
         if annotate_dir:
             click.echo(f"annotated copies written to {annotate_dir}")

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from xltools import model
 from xltools.errors import XltoolsError
+from xltools.words import plural
 
 
 @dataclass
@@ -116,7 +117,7 @@ def write_import(result: ImportResult, output: str | Path) -> Path:
 def report_text(report: dict[str, object]) -> str:
     """The import report in words, for the terminal."""
     lines = [
-        f"{report['file']}: {report['actions_found']} action(s) found "
+        f"{report['file']}: {plural(report['actions_found'], 'action')} found "
         f"(header on line {report['header_line']}, {report['reader']})",
         "  columns:",
     ]
@@ -135,5 +136,5 @@ def report_text(report: dict[str, object]) -> str:
             f"{', '.join(item['grades'])}; kept the worst, {item['kept']}"
         )
     judged = len(report["judgements"])
-    lines.append(f"  {judged} judgement(s) made: see the JSON report (--report) for each")
+    lines.append(f"  {plural(judged, 'judgement')} made: see the JSON report (--report) for each")
     return "\n".join(lines)
