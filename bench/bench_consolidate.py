@@ -77,17 +77,19 @@ STATUS_GRADES = [
 ]
 
 
-def generate(folder: Path, plans: int, seed: int = 2003) -> list[Path]:
-    """Write N plan workbooks of 60-150 actions, the same every time for the same seed."""
+def generate(
+    folder: Path, plans: int, seed: int = 2003, sizes: tuple[int, int] = (60, 150)
+) -> list[Path]:
+    """Write N plan workbooks of ``sizes`` actions (60-150), the same every time for a seed."""
     folder.mkdir(parents=True, exist_ok=True)
-    marker = folder / f".complete-{plans}-{seed}"
+    marker = folder / f".complete-{plans}-{seed}-{sizes[0]}-{sizes[1]}"
     paths = [folder / f"plan-{index:04d}.xlsx" for index in range(plans)]
     if marker.exists():
         return paths
     rng = random.Random(seed)
     for index, path in enumerate(paths):
         actions = []
-        for number in range(1, rng.randint(60, 150) + 1):
+        for number in range(1, rng.randint(*sizes) + 1):
             status, grade = rng.choice(STATUS_GRADES)
             due = dt.date(2003, 1, 1) + dt.timedelta(days=rng.randint(0, 700))
             if status == "On track" and due < REPORTING_DATE:
