@@ -10,9 +10,10 @@ import openpyxl
 from conftest import PLAN, REPO, action
 from test_consolidate import _patch_text
 
-from xltools.consolidate import REGISTER_COLUMNS, consolidate
+from xltools.consolidate import consolidate
 from xltools.read import CellError
 from xltools.register import write_register
+from xltools.register_sheets import REGISTER_COLUMNS
 from xltools.sheetrows import RowWriter, escape_text
 from xltools.template import write_plan
 from xltools.xlsx import new_workbook, standard_formats, write_value

@@ -17,10 +17,9 @@ from xltools import model
 from xltools.cli import cli
 from xltools.consolidate import consolidate
 from xltools.errors import XltoolsError
-from xltools.register import write_register
+from xltools.register import read_register, write_register
 from xltools.summary import (
     SmtpSettings,
-    read_register,
     send,
     summarise,
     write_outbox,

@@ -31,24 +31,23 @@ from xltools.findings import WARNING, FileReport, Finding
 from xltools.gcpause import paused_gc
 from xltools.history import Change, History, Snapshot, plan_key
 from xltools.read import DEFAULT_LIMITS, Limits, PlanTable, discover
-from xltools.rules import RulePack, load_pack
-from xltools.validate import iter_reports
-
-ORGANISATION, SERVICE, PLAN_TITLE = model.ORGANISATION, model.SERVICE, model.PLAN_TITLE
-SOURCE_FILE, SOURCE_ROW = "Source file", "Source row"
-RAG, DAYS_OVERDUE, VALIDATION = "RAG", "Days overdue", "Validation"
-REGISTER_COLUMNS: tuple[str, ...] = (
-    ORGANISATION,
-    SERVICE,
-    PLAN_TITLE,
-    *model.ACTION_COLUMN_NAMES,
-    RAG,
+from xltools.register_sheets import (
     DAYS_OVERDUE,
-    VALIDATION,
+    ORGANISATION,
+    PLAN_TITLE,
+    RAG,
+    RAG_COLUMNS,
+    REGISTER_COLUMNS,
+    SERVICE,
     SOURCE_FILE,
     SOURCE_ROW,
+    VALIDATION,
+    ChaseLists,
+    chase_lists,
+    is_due_soon_row,
 )
-RAG_COLUMNS = (model.RED, model.AMBER, model.GREEN, model.BLUE, model.GREY, "")
+from xltools.rules import RulePack, load_pack
+from xltools.validate import iter_reports
 
 
 @dataclass
@@ -131,14 +130,16 @@ class Consolidation:
 
     # Worked out once: the summary, the register and the emails all ask for them.
     @functools.cached_property
-    def overdue(self) -> list[dict[str, object]]:
-        rows = [r for r in self.rows if r[DAYS_OVERDUE]]
-        return sorted(rows, key=lambda r: (-int(r[DAYS_OVERDUE]), str(r[PLAN_TITLE])))
+    def chase(self) -> ChaseLists:
+        return chase_lists(self.rows, self.reporting_date)
 
-    @functools.cached_property
+    @property
+    def overdue(self) -> list[dict[str, object]]:
+        return self.chase.overdue
+
+    @property
     def due_soon(self) -> list[dict[str, object]]:
-        rows = [r for r in self.rows if _due_soon(r, self.reporting_date)]
-        return sorted(rows, key=lambda r: (r[model.DUE_DATE], str(r[PLAN_TITLE])))
+        return self.chase.due_soon
 
     @property
     def exit_status(self) -> int:
@@ -176,10 +177,6 @@ def _json_value(value: object) -> object:
     if isinstance(value, dt.date):
         return value.isoformat()
     return value
-
-
-def _due_soon(row: dict[str, object], reporting_date: dt.date) -> bool:
-    return model.is_due_soon(row[model.STATUS], row[model.DUE_DATE], reporting_date)
 
 
 def _text(value: object) -> str:
@@ -322,7 +319,7 @@ def _plan_rows(
         summary.actions += 1
         summary.rag[rag.label] += 1
         summary.overdue += rag.overdue
-        summary.due_soon += _due_soon(row, reporting_date)
+        summary.due_soon += is_due_soon_row(row, reporting_date)
         rows.append(row)
     report.findings.extend(notes)
     summary.errors, summary.warnings = len(report.errors), len(report.warnings)

@@ -1,86 +1,132 @@
-"""The consolidated register workbook, written with xlsxwriter.
+"""The consolidated register workbook: written with xlsxwriter, and read back.
 
 xlsxwriter writes the workbook: its styles, the Summary, and each other sheet's
 settings and header row; their rows are then streamed by :mod:`xltools.sheetrows`
 in the same XML, because a register of 100,000 actions has two million cells and
 xlsxwriter spends about 6 µs on each.
 
-Sheets: ``Summary`` (counts by plan against RAG, and a chart of the RAG mix),
-``Register`` (every action), ``Overdue`` (oldest first), ``Due soon`` (next 28
-days), ``Changes`` (since the last run) and ``Problems`` (files not read,
-findings per plan). Counts are written as values, not formulas: LibreOffice
-does not recalculate on open and would show zeros. Staff text is always
-written as text, so ``=HYPERLINK(...)`` in a progress note stays visible text.
-The file is written to a temporary name and moved into place.
+Sheets (named, in order, with their columns, in :mod:`xltools.register_sheets`):
+``Summary`` (counts by plan against RAG, and a chart of the RAG mix),
+``Register`` (every action), ``Overdue`` (oldest first), ``Due soon`` (within
+``model.DUE_SOON_DAYS``), ``Changes`` (since the last run) and ``Problems``
+(files not read, findings per plan). Counts are written as values, not
+formulas: LibreOffice does not recalculate on open and would show zeros. Staff
+text is always written as text, so ``=HYPERLINK(...)`` in a progress note stays
+visible text. The file is written to a temporary name and moved into place.
+
+:func:`read_register` reads a register workbook back into :class:`RegisterData`,
+the same shape :func:`register_data` makes from a consolidation, so summaries
+can be made from either. :func:`consolidate_to` is the roll-up step as every
+caller runs it: consolidate a folder, keep the history, write the register.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import datetime as dt
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from xltools import model
 from xltools.cells import clean_text, column_letters
-from xltools.consolidate import (
-    DAYS_OVERDUE,
-    RAG,
-    RAG_COLUMNS,
-    REGISTER_COLUMNS,
-    SOURCE_FILE,
-    SOURCE_ROW,
-    VALIDATION,
-    Consolidation,
-)
+from xltools.consolidate import Consolidation
 from xltools.fileio import atomic_path, scratch_path
 from xltools.history import CHANGE_KINDS
+from xltools.register_sheets import (
+    ACTIONS,
+    CHANGE,
+    CHANGES_SHEET,
+    DAYS_OVERDUE,
+    DETAIL,
+    DUE_SOON_SHEET,
+    FILE,
+    FILES_NOT_READ,
+    MESSAGE,
+    NOT_READ,
+    NOW,
+    OVERDUE_SHEET,
+    PLAN,
+    PLANS_READ,
+    PROBLEM,
+    PROBLEMS_SHEET,
+    RAG,
+    RAG_COLUMNS,
+    REGISTER_SHEET,
+    REPORTING_DATE,
+    RULE_PACK,
+    SEVERITY,
+    SHEETS,
+    SKIPPED,
+    SOURCE_FILE,
+    SUMMARY,
+    SUMMARY_PLAN_COLUMNS,
+    SUMMARY_SHEET,
+    SUMMARY_TITLE,
+    SUMMARY_TOTALS,
+    TIMES_SLIPPED,
+    WAS,
+    ChaseLists,
+    Sheet,
+    chase_lists,
+)
+from xltools.register_sheets import CELL as CELL_COLUMN
+from xltools.register_sheets import COLUMN as COLUMN_COLUMN
+from xltools.register_sheets import VALUE as VALUE_COLUMN
 from xltools.sheetrows import SheetRows, stream_rows
 from xltools.xlsx import new_workbook, standard_formats, write_value
 
-# The Overdue and Due soon sheets are for chasing: the columns a chaser needs.
-VIEW_COLUMNS = (
-    model.ORGANISATION,
-    model.PLAN_TITLE,
-    model.REF,
-    model.ACTION,
-    model.LEAD,
-    model.LEAD_EMAIL,
-    model.DUE_DATE,
-    DAYS_OVERDUE,
-    model.STATUS,
-    RAG,
-    model.PROGRESS,
-    model.LAST_UPDATED,
-    SOURCE_FILE,
-    SOURCE_ROW,
-)
-NO_CHANGES = "No changes since the last run (or no earlier run)."
-NO_PROBLEMS = "No problems: every plan was read and passed its checks."
-LIST_WIDTHS = {
-    "Change": 26,
-    "Plan": 36,
-    "Ref": 8,
-    "Action": 50,
-    "Detail": 40,
-    "Times slipped": 10,
-    "File": 36,
-    "Problem": 24,
-    "Severity": 10,
-    "Column": 18,
-    "Value": 24,
-    "Message": 70,
-}
-SHEETS = ("Summary", "Register", "Overdue", "Due soon", "Changes", "Problems")
-WIDTHS = {
-    model.ACTION: 50,
-    model.AREA: 30,
-    model.PROGRESS: 45,
-    model.OUTCOME: 30,
-    model.EVIDENCE: 30,
-    VALIDATION: 50,
-    model.PLAN_TITLE: 30,
-    model.ORGANISATION: 24,
-    model.DUE_DATE: 12,
-    model.LAST_UPDATED: 12,
+Row = dict[str, object]
+
+
+def _change_rows(result: Consolidation) -> list[Row]:
+    return [
+        {
+            CHANGE: CHANGE_KINDS.get(c.kind, c.kind),
+            PLAN: c.plan,
+            model.REF: c.ref,
+            model.ACTION: c.action,
+            WAS: c.old,
+            NOW: c.new,
+            DETAIL: c.detail,
+            TIMES_SLIPPED: c.times_slipped or None,
+        }
+        for c in result.changes
+    ]
+
+
+def _problem_rows(result: Consolidation) -> list[Row]:
+    def row(
+        path: Path, problem: str, severity="", cell="", column="", ref="", value="", message=""
+    ):
+        return {
+            FILE: result.display_path(path),
+            PROBLEM: problem,
+            SEVERITY: severity,
+            CELL_COLUMN: cell,
+            COLUMN_COLUMN: column,
+            model.REF: ref,
+            VALUE_COLUMN: value,
+            MESSAGE: message,
+        }
+
+    rows = [row(path, SKIPPED, message=reason) for path, reason in result.skipped]
+    for problem in result.problems:
+        if problem.kind == "unreadable":
+            rows.append(row(problem.path, NOT_READ, "error", message=problem.reason))
+        rows.extend(
+            row(problem.path, f.code, f.severity, f.location(), f.column, f.ref, f.value, f.message)
+            for f in problem.findings
+        )
+    return rows
+
+
+# The rows of each sheet but the Summary, by sheet name: a new sheet adds its function here.
+SHEET_ROWS: dict[str, Callable[[Consolidation], Sequence[Row]]] = {
+    REGISTER_SHEET: lambda result: result.rows,
+    OVERDUE_SHEET: lambda result: result.overdue,
+    DUE_SOON_SHEET: lambda result: result.due_soon,
+    CHANGES_SHEET: _change_rows,
+    PROBLEMS_SHEET: _problem_rows,
 }
 
 
@@ -88,27 +134,37 @@ def write_register(result: Consolidation, path: str | Path) -> Path:
     """Write the register workbook for a consolidation result."""
     path = Path(path)
     streamed = [
-        SheetRows("Register", REGISTER_COLUMNS, result.rows),
-        SheetRows("Overdue", VIEW_COLUMNS, result.overdue),
-        SheetRows("Due soon", VIEW_COLUMNS, result.due_soon),
-        _change_rows(result),
-        _problem_rows(result),
+        SheetRows(sheet.name, sheet.columns, _sheet_rows(sheet, result))
+        for sheet in SHEETS
+        if sheet.kind != SUMMARY
     ]
     with atomic_path(path) as temporary, scratch_path(path) as parts:
         # constant_memory streams rows to disk, so every sheet is written strictly
         # row by row. The streamed sheets get their header here and their rows below.
-        workbook = new_workbook(parts, constant_memory=True, title="Action plan register")
+        workbook = new_workbook(parts, constant_memory=True, title=SUMMARY_TITLE)
         formats = standard_formats(workbook)
-        _summary(workbook, formats, result)
-        for sheet in streamed[:3]:
-            _action_sheet(workbook, formats, sheet.name, len(sheet.rows), sheet.columns)
-        for sheet, empty in zip(streamed[3:], (NO_CHANGES, NO_PROBLEMS), strict=True):
-            _list_sheet(workbook, formats, sheet, empty)
+        rows = iter(streamed)
+        for sheet in SHEETS:
+            if sheet.kind == SUMMARY:
+                _summary(workbook, formats, sheet, result)
+            else:
+                _sheet(workbook, formats, sheet, len(next(rows).rows))
         workbook.close()
         # The summary always writes text and a date, so both styles have their index now.
         text_style, date_style = formats["text"].xf_index, formats["date"].xf_index
         stream_rows(parts, temporary, streamed, text_style, date_style)
     return path
+
+
+def _sheet_rows(sheet: Sheet, result: Consolidation) -> Sequence[Row]:
+    rows = SHEET_ROWS[sheet.name](result)
+    if sheet.kind == ACTIONS:
+        return rows  # staff text in action rows was cleaned when the roll-up made them
+    # Listings are made here: their text is cleaned as every cell we write.
+    return [
+        {column: clean_text(v).text if isinstance(v, str) else v for column, v in row.items()}
+        for row in rows
+    ]
 
 
 def _header(sheet, formats, headers: Sequence[str], row: int = 0) -> None:
@@ -125,52 +181,43 @@ def _rag_colouring(sheet, formats, column: int, first_row: int, last_row: int) -
         )
 
 
-def _action_sheet(workbook, formats, name: str, count: int, columns: Sequence[str]) -> None:
-    """A sheet of actions: its settings and header row (its rows are streamed later)."""
-    sheet = workbook.add_worksheet(name)
-    headers = list(columns)
+def _sheet(workbook, formats, sheet: Sheet, count: int) -> None:
+    """A streamed sheet's settings and header row (its rows are streamed later).
+
+    Actions sheets get a filter and RAG colours; a listing with nothing to list
+    says so on its second row.
+    """
+    worksheet = workbook.add_worksheet(sheet.name)
+    headers = list(sheet.columns)
     for column, header in enumerate(headers):
-        sheet.set_column(column, column, WIDTHS.get(header, 14))
-    _header(sheet, formats, headers)
-    sheet.freeze_panes(1, 0)
-    sheet.autofilter(0, 0, max(count, 1), len(headers) - 1)
-    _rag_colouring(sheet, formats, headers.index(RAG), 1, count)
+        worksheet.set_column(column, column, sheet.width(header))
+    _header(worksheet, formats, headers)
+    worksheet.freeze_panes(1, 0)
+    if sheet.kind == ACTIONS:
+        worksheet.autofilter(0, 0, max(count, 1), len(headers) - 1)
+        if RAG in headers:
+            _rag_colouring(worksheet, formats, headers.index(RAG), 1, count)
+    elif not count:
+        worksheet.write_string(1, 0, sheet.empty)
 
 
-def _summary(workbook, formats, result: Consolidation) -> None:
-    sheet = workbook.add_worksheet("Summary")
+def _summary(workbook, formats, spec: Sheet, result: Consolidation) -> None:
+    sheet = workbook.add_worksheet(spec.name)
     sheet.set_column(0, 0, 28)
     sheet.set_column(1, 1, 36)
     sheet.set_column(2, 14, 10)
     totals = result.totals()
-    sheet.write_string(0, 0, "Action plan register", formats["title"])
+    sheet.write_string(0, 0, SUMMARY_TITLE, formats["title"])
     lines = [
-        ("Reporting date", result.reporting_date),
-        ("Rule pack", result.rule_pack),
-        ("Plans read", totals["plans_read"]),
-        ("Files not read", totals["plans_not_read"]),
-        ("Actions", totals["actions"]),
-        ("Overdue", totals["overdue"]),
-        (f"Due in the next {model.DUE_SOON_DAYS} days", totals["due_soon"]),
-        ("Plans or files with problems", totals["problems"]),
-        ("Changes since the last run", totals["changes"]),
+        (REPORTING_DATE, result.reporting_date),
+        (RULE_PACK, result.rule_pack),
+        *((label, totals[key]) for label, key in SUMMARY_TOTALS),
     ]
     for offset, (label, value) in enumerate(lines, start=2):
         sheet.write_string(offset, 0, label, formats["bold"])
         write_value(sheet, offset, 1, value, formats["date"], formats["text"])
     top = len(lines) + 3
-    rag_headers = [label or "No colour" for label in RAG_COLUMNS]
-    headers = [
-        "Organisation",
-        "Plan",
-        "Actions",
-        *rag_headers,
-        "Overdue",
-        "Due soon",
-        "Errors",
-        "Warnings",
-    ]
-    _header(sheet, formats, headers, top)
+    _header(sheet, formats, SUMMARY_PLAN_COLUMNS, top)
     for offset, plan in enumerate(result.plans, start=1):
         row = top + offset
         values = [
@@ -192,9 +239,9 @@ def _summary(workbook, formats, result: Consolidation) -> None:
             column = 3 + offset
             chart.add_series(
                 {
-                    "name": ["Summary", top, column],
-                    "categories": ["Summary", top + 1, 1, last, 1],
-                    "values": ["Summary", top + 1, column, last, column],
+                    "name": [spec.name, top, column],
+                    "categories": [spec.name, top + 1, 1, last, 1],
+                    "values": [spec.name, top + 1, column, last, column],
                     "fill": {"color": model.RAG_COLOURS[label][0]},
                     "border": {"color": model.RAG_COLOURS[label][1]},
                 }
@@ -205,59 +252,163 @@ def _summary(workbook, formats, result: Consolidation) -> None:
         sheet.insert_chart(last + 3, 0, chart)
 
 
-def _list_sheet(workbook, formats, rows: SheetRows, empty: str) -> None:
-    """A sheet listing things: a frozen header row, and a line saying so if there are none."""
-    sheet = workbook.add_worksheet(rows.name)
-    for column, heading in enumerate(rows.columns):
-        sheet.set_column(column, column, LIST_WIDTHS.get(heading, 14))
-    _header(sheet, formats, rows.columns)
-    sheet.freeze_panes(1, 0)
-    if not rows.rows:
-        sheet.write_string(1, 0, empty)
+# --------------------------------------------------------------------------
+# The register's contents, from a consolidation or read back from the workbook
+# --------------------------------------------------------------------------
+@dataclass
+class RegisterData:
+    """What the summaries use of a register: from a consolidation, or read from its workbook.
+
+    ``plans`` are dicts (organisation, title, actions, rag counts, overdue);
+    ``changes`` dicts (kind, label, plan, ref, action, old, new, detail);
+    ``problems`` dicts (file, reason). ``chase`` (the overdue and due-soon rows)
+    is made from the rows by :func:`register_sheets.chase_lists` unless given.
+    """
+
+    reporting_date: dt.date
+    rows: list[Row]
+    plans: list[dict[str, object]]
+    changes: list[dict[str, str]]
+    problems: list[dict[str, str]]
+    totals: dict[str, int] = field(default_factory=dict)
+    chase: ChaseLists | None = None
+
+    def __post_init__(self) -> None:
+        if self.chase is None:
+            self.chase = chase_lists(self.rows, self.reporting_date)
+
+    @property
+    def overdue(self) -> list[Row]:
+        return self.chase.overdue
+
+    @property
+    def due_soon(self) -> list[Row]:
+        return self.chase.due_soon
 
 
-def _listed(name: str, columns: Sequence[str], lines: list[list[object]]) -> SheetRows:
-    """Lines of values as rows for a listing sheet; text cleaned as every cell we write."""
-    rows = [
+def register_data(result: Consolidation) -> RegisterData:
+    """The register's contents straight from a consolidation (no workbook read)."""
+    plans = [
         {
-            column: clean_text(value).text if isinstance(value, str) else value
-            for column, value in zip(columns, line, strict=True)
+            "organisation": p.organisation,
+            "title": p.plan_title or p.source_file,
+            "actions": p.actions,
+            "rag": dict(p.rag),
+            "overdue": p.overdue,
         }
-        for line in lines
+        for p in result.plans
     ]
-    return SheetRows(name, columns, rows)
-
-
-def _change_rows(result: Consolidation) -> SheetRows:
-    columns = ("Change", "Plan", "Ref", "Action", "Was", "Now", "Detail", "Times slipped")
-    lines = [
-        [
-            CHANGE_KINDS.get(c.kind, c.kind),
-            c.plan,
-            c.ref,
-            c.action,
-            c.old,
-            c.new,
-            c.detail,
-            c.times_slipped or None,
-        ]
+    changes = [
+        {
+            "kind": c.kind,
+            "label": CHANGE_KINDS.get(c.kind, c.kind),
+            "plan": c.plan,
+            "ref": c.ref,
+            "action": c.action,
+            "old": c.old,
+            "new": c.new,
+            "detail": c.detail,
+        }
         for c in result.changes
     ]
-    return _listed("Changes", columns, lines)
+    problems = [{"file": str(p.path.name), "reason": p.reason} for p in result.problems]
+    return RegisterData(
+        result.reporting_date, result.rows, plans, changes, problems, result.totals(), result.chase
+    )
 
 
-def _problem_rows(result: Consolidation) -> SheetRows:
-    columns = ("File", "Problem", "Severity", "Cell", "Column", "Ref", "Value", "Message")
-    where = result.display_path
-    lines = [
-        [where(path), "skipped", "", "", "", "", "", reason] for path, reason in result.skipped
+def read_register(path: str | Path) -> RegisterData:
+    """Read a register workbook written by ``consolidate`` back into its contents."""
+    from xltools.errors import UnreadableWorkbook
+    from xltools.read import SafeWorkbook
+
+    path = Path(path)
+    wanted = (SUMMARY_SHEET, REGISTER_SHEET, CHANGES_SHEET, PROBLEMS_SHEET)
+    workbook = SafeWorkbook(path, wanted)
+    if not set(wanted) <= set(workbook.sheet_names):
+        raise UnreadableWorkbook("this is not a register written by 'xltools consolidate'", path)
+
+    def table(name: str) -> list[Row]:
+        rows = [row for row in workbook.rows(name) if any(v != "" for v in row)]
+        if not rows:
+            return []
+        header = [str(h) for h in rows[0]]
+        return [dict(zip(header, row, strict=False)) for row in rows[1:]]
+
+    summary_rows = workbook.rows(SUMMARY_SHEET)
+    labels = {row[0]: row[1] for row in summary_rows if row and isinstance(row[0], str)}
+    reporting_date = labels.get(REPORTING_DATE)
+    if isinstance(reporting_date, dt.datetime):
+        reporting_date = reporting_date.date()
+    if not isinstance(reporting_date, dt.date):
+        raise UnreadableWorkbook("the register's Summary sheet has no reporting date", path)
+
+    rows = []
+    for row in table(REGISTER_SHEET):
+        for column in model.DATE_COLUMNS:
+            if isinstance(row.get(column), dt.datetime):
+                row[column] = row[column].date()
+        for column in (model.REF, model.GRADE):
+            value = row.get(column)
+            if isinstance(value, float):
+                row[column] = str(int(value)) if value.is_integer() else str(value)
+        row[DAYS_OVERDUE] = int(row[DAYS_OVERDUE]) if row.get(DAYS_OVERDUE) else None
+        rows.append(row)
+    labels_to_kinds = {label: kind for kind, label in CHANGE_KINDS.items()}
+    changes = [
+        {
+            "kind": labels_to_kinds.get(str(c.get(CHANGE)), ""),
+            "label": str(c.get(CHANGE) or ""),
+            "plan": str(c.get(PLAN) or ""),
+            "ref": str(c.get(model.REF) or ""),
+            "action": str(c.get(model.ACTION) or ""),
+            "old": str(c.get(WAS) or ""),
+            "new": str(c.get(NOW) or ""),
+            "detail": str(c.get(DETAIL) or ""),
+        }
+        for c in table(CHANGES_SHEET)
+        if c.get(PLAN)
     ]
-    for problem in result.problems:
-        if problem.kind == "unreadable":
-            lines.append([where(problem.path), "not read", "error", "", "", "", "", problem.reason])
-        path = where(problem.path)
-        lines.extend(
-            [path, f.code, f.severity, f.location(), f.column, f.ref, f.value, f.message]
-            for f in problem.findings
+    problems: dict[str, str] = {}
+    for problem in table(PROBLEMS_SHEET):
+        file = Path(str(problem.get(FILE) or "")).name
+        if not file or problem.get(PROBLEM) == SKIPPED:
+            continue
+        if problem.get(PROBLEM) == NOT_READ:
+            problems[file] = str(problem.get(MESSAGE) or "")
+        else:
+            problems.setdefault(file, "has findings: see the register's Problems sheet")
+    plans = _plans_from_rows(rows)
+    totals = {
+        "plans_read": int(labels.get(PLANS_READ) or len(plans)),
+        "plans_not_read": int(labels.get(FILES_NOT_READ) or 0),
+        "actions": len(rows),
+    }
+    return RegisterData(
+        reporting_date,
+        rows,
+        plans,
+        changes,
+        [{"file": f, "reason": r} for f, r in problems.items()],
+        totals,
+    )
+
+
+def _plans_from_rows(rows: list[Row]) -> list[dict[str, object]]:
+    plans: dict[str, dict[str, object]] = {}
+    for row in rows:
+        key = str(row.get(SOURCE_FILE))
+        plan = plans.setdefault(
+            key,
+            {
+                "organisation": str(row.get(model.ORGANISATION) or ""),
+                "title": str(row.get(model.PLAN_TITLE) or key),
+                "actions": 0,
+                "rag": dict.fromkeys(RAG_COLUMNS, 0),
+                "overdue": 0,
+            },
         )
-    return _listed("Problems", columns, lines)
+        plan["actions"] += 1
+        plan["rag"][str(row.get(RAG) or "")] += 1
+        plan["overdue"] += 1 if row.get(DAYS_OVERDUE) else 0
+    return list(plans.values())

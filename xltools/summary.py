@@ -1,12 +1,13 @@
 """Email-ready summaries of the register: a digest for management, a note per lead officer.
 
 ``summarise`` turns a consolidation (or a register workbook read back with
-``read_register``) into messages: the digest (headline counts, RAG by plan,
-overdue oldest first, due in the next 28 days, what changed, plans with
-problems, leads with no address) and, for every lead officer with overdue or
-upcoming actions, a friendly note about their own. Each message is plain text
-and HTML (tables and inline styles, no scripts, no external CSS or images), and
-a ``.eml`` (multipart/alternative) a coordinator can open or send.
+:func:`xltools.register.read_register`) into messages: the digest (headline
+counts, RAG by plan, overdue oldest first, due within ``model.DUE_SOON_DAYS``,
+what changed, plans with problems, leads with no address) and, for every lead
+officer with overdue or upcoming actions, a friendly note about their own. Each
+message is plain text and HTML (tables and inline styles, no scripts, no
+external CSS or images), and a ``.eml`` (multipart/alternative) a coordinator
+can open or send.
 
 Staff text is data, never markup: templates are files shipped with xltools,
 rendered by jinja2 with autoescaping on for HTML; no template is ever built from
@@ -31,16 +32,11 @@ from email.utils import format_datetime, formataddr, make_msgid
 from pathlib import Path
 
 from xltools import __version__, model
-from xltools.consolidate import (
-    DAYS_OVERDUE,
-    RAG,
-    RAG_COLUMNS,
-    SOURCE_FILE,
-    Consolidation,
-)
+from xltools.consolidate import Consolidation
 from xltools.errors import XltoolsError
 from xltools.fileio import write_bytes, write_text
-from xltools.history import CHANGE_KINDS
+from xltools.register import RegisterData, register_data
+from xltools.register_sheets import DAYS_OVERDUE, RAG, RAG_COLUMNS, SOURCE_FILE
 from xltools.words import plural
 
 PASSWORD_ENVIRONMENT = "XLTOOLS_SMTP_PASSWORD"
@@ -97,148 +93,6 @@ def slug(name: str) -> str:
 
 
 # --------------------------------------------------------------------------
-# What the summaries are made from
-# --------------------------------------------------------------------------
-@dataclass
-class SummaryData:
-    """The parts of a register the emails use, from a consolidation or a register file."""
-
-    reporting_date: dt.date
-    rows: list[dict[str, object]]
-    plans: list[dict[str, object]]
-    changes: list[dict[str, str]]
-    problems: list[dict[str, str]]
-    totals: dict[str, int] = field(default_factory=dict)
-
-
-def from_consolidation(result: Consolidation) -> SummaryData:
-    plans = [
-        {
-            "organisation": p.organisation,
-            "title": p.plan_title or p.source_file,
-            "actions": p.actions,
-            "rag": dict(p.rag),
-            "overdue": p.overdue,
-        }
-        for p in result.plans
-    ]
-    changes = [
-        {
-            "kind": c.kind,
-            "label": CHANGE_KINDS.get(c.kind, c.kind),
-            "plan": c.plan,
-            "ref": c.ref,
-            "action": c.action,
-            "old": c.old,
-            "new": c.new,
-            "detail": c.detail,
-        }
-        for c in result.changes
-    ]
-    problems = [{"file": str(p.path.name), "reason": p.reason} for p in result.problems]
-    return SummaryData(
-        result.reporting_date, result.rows, plans, changes, problems, result.totals()
-    )
-
-
-def read_register(path: str | Path) -> SummaryData:
-    """Read a register workbook written by ``consolidate`` back into summary data."""
-    from xltools.errors import UnreadableWorkbook
-    from xltools.read import SafeWorkbook
-
-    path = Path(path)
-    sheets = ("Summary", "Register", "Changes", "Problems")
-    workbook = SafeWorkbook(path, sheets)
-    if not set(sheets) <= set(workbook.sheet_names):
-        raise UnreadableWorkbook("this is not a register written by 'xltools consolidate'", path)
-
-    def table(name: str) -> list[dict[str, object]]:
-        rows = [row for row in workbook.rows(name) if any(v != "" for v in row)]
-        if not rows:
-            return []
-        header = [str(h) for h in rows[0]]
-        return [dict(zip(header, row, strict=False)) for row in rows[1:]]
-
-    summary_rows = workbook.rows("Summary")
-    labels = {row[0]: row[1] for row in summary_rows if row and isinstance(row[0], str)}
-    reporting_date = labels.get("Reporting date")
-    if isinstance(reporting_date, dt.datetime):
-        reporting_date = reporting_date.date()
-    if not isinstance(reporting_date, dt.date):
-        raise UnreadableWorkbook("the register's Summary sheet has no reporting date", path)
-
-    rows = []
-    for row in table("Register"):
-        for column in model.DATE_COLUMNS:
-            if isinstance(row.get(column), dt.datetime):
-                row[column] = row[column].date()
-        for column in (model.REF, model.GRADE):
-            value = row.get(column)
-            if isinstance(value, float):
-                row[column] = str(int(value)) if value.is_integer() else str(value)
-        row[DAYS_OVERDUE] = int(row[DAYS_OVERDUE]) if row.get(DAYS_OVERDUE) else None
-        rows.append(row)
-    labels_to_kinds = {label: kind for kind, label in CHANGE_KINDS.items()}
-    changes = [
-        {
-            "kind": labels_to_kinds.get(str(c.get("Change")), ""),
-            "label": str(c.get("Change") or ""),
-            "plan": str(c.get("Plan") or ""),
-            "ref": str(c.get("Ref") or ""),
-            "action": str(c.get("Action") or ""),
-            "old": str(c.get("Was") or ""),
-            "new": str(c.get("Now") or ""),
-            "detail": str(c.get("Detail") or ""),
-        }
-        for c in table("Changes")
-        if c.get("Plan")
-    ]
-    problems: dict[str, str] = {}
-    for problem in table("Problems"):
-        file = Path(str(problem.get("File") or "")).name
-        if not file or problem.get("Problem") == "skipped":
-            continue
-        if problem.get("Problem") == "not read":
-            problems[file] = str(problem.get("Message") or "")
-        else:
-            problems.setdefault(file, "has findings: see the register's Problems sheet")
-    plans = _plans_from_rows(rows)
-    totals = {
-        "plans_read": int(labels.get("Plans read") or len(plans)),
-        "plans_not_read": int(labels.get("Files not read") or 0),
-        "actions": len(rows),
-    }
-    return SummaryData(
-        reporting_date,
-        rows,
-        plans,
-        changes,
-        [{"file": f, "reason": r} for f, r in problems.items()],
-        totals,
-    )
-
-
-def _plans_from_rows(rows: list[dict[str, object]]) -> list[dict[str, object]]:
-    plans: dict[str, dict[str, object]] = {}
-    for row in rows:
-        key = str(row.get(SOURCE_FILE))
-        plan = plans.setdefault(
-            key,
-            {
-                "organisation": str(row.get(model.ORGANISATION) or ""),
-                "title": str(row.get(model.PLAN_TITLE) or key),
-                "actions": 0,
-                "rag": dict.fromkeys(RAG_COLUMNS, 0),
-                "overdue": 0,
-            },
-        )
-        plan["actions"] += 1
-        plan["rag"][str(row.get(RAG) or "")] += 1
-        plan["overdue"] += 1 if row.get(DAYS_OVERDUE) else 0
-    return list(plans.values())
-
-
-# --------------------------------------------------------------------------
 # Building the messages
 # --------------------------------------------------------------------------
 def _environment():
@@ -291,28 +145,17 @@ def read_leads_csv(path: str | Path) -> dict[str, str]:
 
 
 def summarise(
-    data: SummaryData | Consolidation,
+    data: RegisterData | Consolidation,
     leads: dict[str, str] | None = None,
     sender: str = "",
     digest_to: list[str] | None = None,
 ) -> Summaries:
     """Build the digest and the lead officers' notes."""
     if isinstance(data, Consolidation):
-        data = from_consolidation(data)
+        data = register_data(data)
     environment = _environment()
     week = data.reporting_date.strftime("%d/%m/%Y")
-    overdue_rows = sorted(
-        (r for r in data.rows if r.get(DAYS_OVERDUE)),
-        key=lambda r: (-int(r.get(DAYS_OVERDUE) or 0), str(r.get(model.PLAN_TITLE))),
-    )
-    due_soon_rows = sorted(
-        (
-            r
-            for r in data.rows
-            if model.is_due_soon(r.get(model.STATUS), r.get(model.DUE_DATE), data.reporting_date)
-        ),
-        key=lambda r: (r.get(model.DUE_DATE), str(r.get(model.PLAN_TITLE))),
-    )
+    overdue_rows, due_soon_rows = data.overdue, data.due_soon
     totals = {
         "plans_read": data.totals.get("plans_read", len(data.plans)),
         "plans_not_read": data.totals.get("plans_not_read", 0),

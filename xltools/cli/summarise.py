@@ -81,7 +81,9 @@ def summarise(
         raise click.UsageError("choose one of --starttls and --ssl")
     if send and not sender:
         raise click.UsageError("--send needs --from")
-    data = summary.read_register(register)
+    from xltools.register import read_register
+
+    data = read_register(register)
     leads = summary.read_leads_csv(leads_csv) if leads_csv else {}
     summaries = summary.summarise(data, leads, sender, list(digest_to))
     written = summary.write_outbox(summaries, outbox)

@@ -1,0 +1,251 @@
+"""The register workbook's sheets and columns, named once; the chasing lists, made once.
+
+The register is the coordinator's workbook: :mod:`xltools.consolidate` makes its
+rows, :mod:`xltools.register` writes the workbook and reads it back (for
+``summarise``), and :mod:`xltools.summary` turns it into emails. All of them
+take the register's sheet names, column names and Summary labels from here.
+
+Why a module of its own and not a section of :mod:`xltools.model`: the model is
+the staff's plan workbook (its sheets, columns, vocabularies and the RAG rule);
+the register is a different workbook, made from many plans, and it grows sheets
+and columns as the weekly loop grows. Its names must sit below both the roll-up
+and the register writer (the writer imports the roll-up, so neither can be their
+home), and this module imports nothing but the model.
+
+Adding a column to a sheet: add it to that sheet's columns below (and give the
+rows a value under that name where they are made). Adding a sheet: name it,
+add a :class:`Sheet` to ``SHEETS`` in workbook order, and give
+``register.SHEET_ROWS`` the function that makes its rows; the writer lays out
+every sheet from its entry here (widths, frozen header, filter, RAG colours,
+the line shown when it is empty).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Final, NamedTuple
+
+from xltools import model
+
+# Sheet names, in workbook order (see SHEETS) --------------------------------
+SUMMARY_SHEET: Final = "Summary"
+REGISTER_SHEET: Final = "Register"
+OVERDUE_SHEET: Final = "Overdue"
+DUE_SOON_SHEET: Final = "Due soon"
+CHANGES_SHEET: Final = "Changes"
+PROBLEMS_SHEET: Final = "Problems"
+
+# The Register sheet: every action, with its plan, its derived RAG and where it came from.
+ORGANISATION, SERVICE, PLAN_TITLE = model.ORGANISATION, model.SERVICE, model.PLAN_TITLE
+RAG: Final = "RAG"
+DAYS_OVERDUE: Final = "Days overdue"
+VALIDATION: Final = "Validation"
+SOURCE_FILE: Final = "Source file"
+SOURCE_ROW: Final = "Source row"
+REGISTER_COLUMNS: Final[tuple[str, ...]] = (
+    ORGANISATION,
+    SERVICE,
+    PLAN_TITLE,
+    *model.ACTION_COLUMN_NAMES,
+    RAG,
+    DAYS_OVERDUE,
+    VALIDATION,
+    SOURCE_FILE,
+    SOURCE_ROW,
+)
+# The RAG labels counted per plan, in the Summary's order ("" is no colour).
+RAG_COLUMNS: Final[tuple[str, ...]] = model.RAG_LABELS
+NO_COLOUR: Final = "No colour"
+
+# The Overdue and Due soon sheets are for chasing: the columns a chaser needs.
+VIEW_COLUMNS: Final[tuple[str, ...]] = (
+    model.ORGANISATION,
+    model.PLAN_TITLE,
+    model.REF,
+    model.ACTION,
+    model.LEAD,
+    model.LEAD_EMAIL,
+    model.DUE_DATE,
+    DAYS_OVERDUE,
+    model.STATUS,
+    RAG,
+    model.PROGRESS,
+    model.LAST_UPDATED,
+    SOURCE_FILE,
+    SOURCE_ROW,
+)
+
+# The Changes sheet: what changed since the last run (history.CHANGE_KINDS labels).
+CHANGE: Final = "Change"
+PLAN: Final = "Plan"
+WAS: Final = "Was"
+NOW: Final = "Now"
+DETAIL: Final = "Detail"
+TIMES_SLIPPED: Final = "Times slipped"
+CHANGE_COLUMNS: Final[tuple[str, ...]] = (
+    CHANGE,
+    PLAN,
+    model.REF,
+    model.ACTION,
+    WAS,
+    NOW,
+    DETAIL,
+    TIMES_SLIPPED,
+)
+
+# The Problems sheet: files skipped or not read, and every finding, one a row.
+FILE: Final = "File"
+PROBLEM: Final = "Problem"
+SEVERITY: Final = "Severity"
+CELL: Final = "Cell"
+COLUMN: Final = "Column"
+VALUE: Final = "Value"
+MESSAGE: Final = "Message"
+PROBLEM_COLUMNS: Final[tuple[str, ...]] = (
+    FILE,
+    PROBLEM,
+    SEVERITY,
+    CELL,
+    COLUMN,
+    model.REF,
+    VALUE,
+    MESSAGE,
+)
+# The Problem cell of a file passed over by the search, and of one that could not be read.
+SKIPPED: Final = "skipped"
+NOT_READ: Final = "not read"
+
+# The Summary sheet: a title, labelled figures (label in column A, value in B), then
+# a table of counts per plan.
+SUMMARY_TITLE: Final = "Action plan register"
+REPORTING_DATE: Final = model.REPORTING_DATE
+RULE_PACK: Final = "Rule pack"
+PLANS_READ: Final = "Plans read"
+FILES_NOT_READ: Final = "Files not read"
+# Each labelled figure after the reporting date and rule pack, and its key in
+# Consolidation.totals().
+SUMMARY_TOTALS: Final[tuple[tuple[str, str], ...]] = (
+    (PLANS_READ, "plans_read"),
+    (FILES_NOT_READ, "plans_not_read"),
+    ("Actions", "actions"),
+    ("Overdue", "overdue"),
+    (f"Due in the next {model.DUE_SOON_DAYS} days", "due_soon"),
+    ("Plans or files with problems", "problems"),
+    ("Changes since the last run", "changes"),
+)
+SUMMARY_PLAN_COLUMNS: Final[tuple[str, ...]] = (
+    model.ORGANISATION,
+    PLAN,
+    "Actions",
+    *(label or NO_COLOUR for label in RAG_COLUMNS),
+    "Overdue",
+    "Due soon",
+    "Errors",
+    "Warnings",
+)
+
+# Column widths (characters); a column not named is 14 wide.
+DEFAULT_WIDTH: Final = 14
+ACTION_WIDTHS: Final[Mapping[str, int]] = {
+    model.ACTION: 50,
+    model.AREA: 30,
+    model.PROGRESS: 45,
+    model.OUTCOME: 30,
+    model.EVIDENCE: 30,
+    VALIDATION: 50,
+    model.PLAN_TITLE: 30,
+    model.ORGANISATION: 24,
+    model.DUE_DATE: 12,
+    model.LAST_UPDATED: 12,
+}
+LIST_WIDTHS: Final[Mapping[str, int]] = {
+    CHANGE: 26,
+    PLAN: 36,
+    model.REF: 8,
+    model.ACTION: 50,
+    DETAIL: 40,
+    TIMES_SLIPPED: 10,
+    FILE: 36,
+    PROBLEM: 24,
+    SEVERITY: 10,
+    COLUMN: 18,
+    VALUE: 24,
+    MESSAGE: 70,
+}
+
+SUMMARY, ACTIONS, LISTING = "summary", "actions", "listing"
+
+
+@dataclass(frozen=True)
+class Sheet:
+    """One sheet of the register, as the writer lays it out and the reader finds it.
+
+    ``kind``: ``"summary"`` (the Summary sheet), ``"actions"`` (one action a row:
+    filter, RAG colours when it has a RAG column) or ``"listing"`` (one thing a
+    row, and the ``empty`` line when there is nothing to list).
+    """
+
+    name: str
+    kind: str
+    columns: tuple[str, ...] = ()
+    widths: Mapping[str, int] = field(default_factory=dict)
+    empty: str = ""
+
+    def width(self, column: str) -> int:
+        return self.widths.get(column, DEFAULT_WIDTH)
+
+
+SHEETS: Final[tuple[Sheet, ...]] = (
+    Sheet(SUMMARY_SHEET, SUMMARY),
+    Sheet(REGISTER_SHEET, ACTIONS, REGISTER_COLUMNS, ACTION_WIDTHS),
+    Sheet(OVERDUE_SHEET, ACTIONS, VIEW_COLUMNS, ACTION_WIDTHS),
+    Sheet(DUE_SOON_SHEET, ACTIONS, VIEW_COLUMNS, ACTION_WIDTHS),
+    Sheet(
+        CHANGES_SHEET,
+        LISTING,
+        CHANGE_COLUMNS,
+        LIST_WIDTHS,
+        "No changes since the last run (or no earlier run).",
+    ),
+    Sheet(
+        PROBLEMS_SHEET,
+        LISTING,
+        PROBLEM_COLUMNS,
+        LIST_WIDTHS,
+        "No problems: every plan was read and passed its checks.",
+    ),
+)
+SHEETS_BY_NAME: Final[Mapping[str, Sheet]] = {sheet.name: sheet for sheet in SHEETS}
+
+
+# The chasing lists ------------------------------------------------------------
+class ChaseLists(NamedTuple):
+    """The register rows to chase: overdue (most days first) and due soon (soonest first)."""
+
+    overdue: list[dict[str, object]]
+    due_soon: list[dict[str, object]]
+
+
+def is_due_soon_row(row: Mapping[str, object], reporting_date: dt.date) -> bool:
+    """Whether a register row is due within model.DUE_SOON_DAYS of the reporting date."""
+    return model.is_due_soon(row.get(model.STATUS), row.get(model.DUE_DATE), reporting_date)
+
+
+def chase_lists(rows: Iterable[dict[str, object]], reporting_date: dt.date) -> ChaseLists:
+    """The overdue and due-soon rows of a register, each in its order (ties by plan title).
+
+    The one place these lists are made: the register's Overdue and Due soon
+    sheets, its Summary counts and the emails all use them.
+    """
+    rows = rows if isinstance(rows, Sequence) else list(rows)
+    overdue = sorted(
+        (row for row in rows if row.get(DAYS_OVERDUE)),
+        key=lambda row: (-int(row[DAYS_OVERDUE]), str(row.get(PLAN_TITLE))),
+    )
+    due_soon = sorted(
+        (row for row in rows if is_due_soon_row(row, reporting_date)),
+        key=lambda row: (row[model.DUE_DATE], str(row.get(PLAN_TITLE))),
+    )
+    return ChaseLists(overdue, due_soon)
