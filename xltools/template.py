@@ -49,7 +49,7 @@ def write_plan(
             workbook, formats, actions, list(extra_columns), max(prepared_rows, len(actions))
         )
         _write_guidance_sheet(workbook, formats)
-        _write_lists_sheet(workbook, formats)
+        write_lists_sheet(workbook, formats)
         workbook.get_worksheet_by_name(model.ACTIONS_SHEET).activate()
         workbook.close()
     return path
@@ -68,11 +68,12 @@ def _write_plan_sheet(workbook, formats: dict, plan: Mapping[str, object]) -> No
         1,
         model.PLAN_LABELS.index(model.REPORTING_DATE),
         1,
-        _date_validation(model.REPORTING_DATE),
+        date_validation(model.REPORTING_DATE),
     )
 
 
-def _date_validation(name: str) -> dict:
+def date_validation(name: str) -> dict:
+    """A date cell's validation: a real date between 2000 and 2100."""
     return {
         "validate": "date",
         "criteria": "between",
@@ -112,7 +113,7 @@ def _write_actions_sheet(
             write_value(sheet, row, index, value, formats["date"], cell_format)
         # Spreadsheets do not grow rows for wrapped text on opening: size them here.
         lines = max(
-            (_wrapped_lines(action.get(name), w) for name, w in zip(headers, widths, strict=True)),
+            (wrapped_lines(action.get(name), w) for name, w in zip(headers, widths, strict=True)),
             default=1,
         )
         if lines > 1:
@@ -121,7 +122,7 @@ def _write_actions_sheet(
     sheet.freeze_panes(1, 0)
     sheet.autofilter(0, 0, last_row, len(headers) - 1)
     _add_validations(sheet, letters, headers, last_row)
-    _add_colour_rules(sheet, formats, letters, last_row)
+    add_colour_rules(sheet, formats, letters, last_row)
 
     sheet.set_landscape()
     sheet.set_paper(9)  # A4
@@ -131,7 +132,7 @@ def _write_actions_sheet(
     sheet.set_margins(left=0.4, right=0.4, top=0.5, bottom=0.6)
 
 
-def _wrapped_lines(value: object, width: int) -> int:
+def wrapped_lines(value: object, width: int) -> int:
     """Roughly how many lines a value takes in a wrapped cell of this width."""
     if not isinstance(value, str) or not value:
         return 1
@@ -139,29 +140,28 @@ def _wrapped_lines(value: object, width: int) -> int:
     return sum(max(1, -(-len(line) // per_line)) for line in value.split("\n"))
 
 
+def list_validation(name: str) -> dict:
+    """The dropdown of Status or Grade, reading its choices from the hidden Lists sheet."""
+    lists = {model.STATUS: ("A", model.STATUSES), model.GRADE: ("B", model.GRADES)}
+    list_column, choices = lists[name]
+    return {
+        "validate": "list",
+        "source": f"={model.LISTS_SHEET}!${list_column}$2:${list_column}${len(choices) + 1}",
+        "input_title": name,
+        "input_message": "Choose from the list: " + ", ".join(choices) + ".",
+        "error_title": f"Not a {name.lower()}",
+        "error_message": f"{name} must be one of: " + ", ".join(choices) + ".",
+    }
+
+
 def _add_validations(sheet, letters: dict, headers: list[str], last_row: int) -> None:
     def column(name: str) -> int:
         return headers.index(name)
 
-    lists = {model.STATUS: ("A", len(model.STATUSES)), model.GRADE: ("B", len(model.GRADES))}
-    for name, (list_column, count) in lists.items():
-        choices = model.STATUSES if name == model.STATUS else model.GRADES
-        sheet.data_validation(
-            1,
-            column(name),
-            last_row,
-            column(name),
-            {
-                "validate": "list",
-                "source": f"={model.LISTS_SHEET}!${list_column}$2:${list_column}${count + 1}",
-                "input_title": name,
-                "input_message": "Choose from the list: " + ", ".join(choices) + ".",
-                "error_title": f"Not a {name.lower()}",
-                "error_message": f"{name} must be one of: " + ", ".join(choices) + ".",
-            },
-        )
+    for name in (model.STATUS, model.GRADE):
+        sheet.data_validation(1, column(name), last_row, column(name), list_validation(name))
     for name in model.DATE_COLUMNS:
-        sheet.data_validation(1, column(name), last_row, column(name), _date_validation(name))
+        sheet.data_validation(1, column(name), last_row, column(name), date_validation(name))
     email = letters[model.LEAD_EMAIL]
     sheet.data_validation(
         1,
@@ -179,7 +179,8 @@ def _add_validations(sheet, letters: dict, headers: list[str], last_row: int) ->
     )
 
 
-def _add_colour_rules(sheet, formats: dict, letters: dict, last_row: int) -> None:
+def add_colour_rules(sheet, formats: dict, letters: dict, last_row: int) -> None:
+    """The live RAG colouring of styles.py over rows 2 to last_row + 1 of the columns present."""
     for rule in styles.applicable_rules(set(letters)):
         target = letters[rule.target]
         sheet.conditional_format(
@@ -252,7 +253,8 @@ def _write_guidance_sheet(workbook, formats: dict) -> None:
     )
 
 
-def _write_lists_sheet(workbook, formats: dict) -> None:
+def write_lists_sheet(workbook, formats: dict) -> None:
+    """The hidden sheet the Status and Grade dropdowns read."""
     sheet = workbook.add_worksheet(model.LISTS_SHEET)
     sheet.write_string(0, 0, model.STATUS, formats["label"])
     sheet.write_string(0, 1, model.GRADE, formats["label"])

@@ -115,6 +115,8 @@ COMMAND_MODULES = (
     "summarise",
     "weekly",
     "import_",
+    "packs",
+    "merge",
 )
 
 
