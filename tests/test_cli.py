@@ -29,7 +29,18 @@ def test_help_imports_no_heavy_library():
 
 
 def test_every_command_has_help_with_an_example():
-    names = ["colour", "consolidate", "import", "new", "summarise", "validate", "verify", "weekly"]
+    names = [
+        "colour",
+        "consolidate",
+        "import",
+        "merge",
+        "new",
+        "packs",
+        "summarise",
+        "validate",
+        "verify",
+        "weekly",
+    ]
     assert sorted(cli.commands) == names
     for name in names:
         result = CliRunner().invoke(cli, [name, "--help"])

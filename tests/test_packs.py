@@ -251,7 +251,7 @@ def test_cli_packs_and_merge(inbox, tmp_path):
         ["packs", str(inbox), "-o", str(packdir), "--reporting-date", "2003-11-24"],
     )
     assert done.exit_code == 0, done.output
-    assert "wrote 3 pack(s), reply by 01/12/2003" in done.output
+    assert "wrote 3 packs, reply by 01/12/2003" in done.output
     sandra = packdir / "2003-11-24" / "sandra-greer.xlsx"
     edit_pack(sandra, {("1", model.PROGRESS): '=HYPERLINK("x")'}, packdir / "back.xlsx")
     merged = runner.invoke(

@@ -43,6 +43,7 @@ def merge(ctx, packdir, inbox, grants, reporting_date, rules, as_json):
       xltools merge packs/ --into inbox/ --grant argyll.xlsx:1.4
     """
     from xltools.merge import merge as run_merge
+    from xltools.words import plural
 
     result = run_merge(packdir, inbox, reporting_date, grants, rules)
     if as_json:
@@ -74,7 +75,9 @@ def merge(ctx, packdir, inbox, grants, reporting_date, rules, as_json):
     for backup in result.backups:
         click.echo(f"backup kept at {backup}")
     click.echo(
-        f"{len(result.changes)} cell(s) changed, {len(result.conflicts)} conflict(s), "
-        f"{len(result.requests)} new request(s), {len(result.returns)} pack(s) newly returned"
+        f"{plural(len(result.changes), 'cell')} changed, "
+        f"{plural(len(result.conflicts), 'conflict')}, "
+        f"{plural(len(result.requests), 'new extension request')}, "
+        f"{plural(len(result.returns), 'pack')} newly returned"
     )
     ctx.exit(result.exit_status)

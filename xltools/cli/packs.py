@@ -47,16 +47,23 @@ def packs(ctx, inbox, packdir, reporting_date, reply_by, leads_csv):
     """
     from xltools.packs import write_packs
     from xltools.summary import read_leads_csv
+    from xltools.words import plural
 
     leads = read_leads_csv(leads_csv) if leads_csv else {}
     run = write_packs(inbox, packdir, reporting_date, reply_by, leads)
     for path, reason in run.problems:
         click.echo(f"problem: {path}: {reason}")
     for pack in run.packs:
-        click.echo(f"{pack.path}: {pack.lead}, {pack.rows} action(s) from {pack.plans} plan(s)")
+        click.echo(
+            f"{pack.path}: {pack.lead}, {plural(pack.rows, 'action')} from "
+            f"{plural(pack.plans, 'plan')}"
+        )
     if run.without_lead:
-        click.echo(f"warning: {run.without_lead} open action(s) name no lead officer", err=True)
+        click.echo(
+            f"warning: {plural(run.without_lead, 'open action')} without a lead officer", err=True
+        )
     click.echo(
-        f"wrote {len(run.packs)} pack(s), reply by {run.reply_by:%d/%m/%Y}; ledger in {packdir}"
+        f"wrote {plural(len(run.packs), 'pack')}, reply by {run.reply_by:%d/%m/%Y}; "
+        f"ledger in {packdir}"
     )
     ctx.exit(1 if run.problems else 0)
