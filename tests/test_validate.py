@@ -46,10 +46,13 @@ def findings_of(path, rules="default", **kwargs):
             {"due_date": dt.date(1999, 12, 31), "status": "Not started"},
             ("implausible-date", "error", "F3", "2"),
         ),
+        # Brought up to date after the Plan sheet's reporting date: nothing wrong with that.
+        ({"last_updated": dt.date(2003, 11, 25)}, []),
         (
-            {"last_updated": dt.date(2003, 11, 25)},
-            ("updated-after-reporting-date", "error", "N3", "2"),
-        ),  # noqa: E501
+            {"last_updated": dt.date.today() + dt.timedelta(days=30)},
+            ("updated-in-future", "error", "N3", "2"),
+        ),
+        ({"status": "complete ", "evidence": "Minutes"}, ("status-spelling", "warning", "L3", "2")),
         ({"lead_email": "sandra at council"}, ("bad-email", "error", "E3", "2")),
         ({"status": "Off track", "grade": "A"}, ("grade-contradicts-status", "warning", "M3", "2")),
         ({"status": "Complete", "grade": "C"}, ("grade-contradicts-status", "warning", "M3", "2")),
@@ -59,7 +62,9 @@ def findings_of(path, rules="default", **kwargs):
 )
 def test_one_fault_gives_exactly_one_finding_at_its_cell(tmp_path, faulty, expected):
     path = plan_with(tmp_path, faulty)
-    if expected is None:
+    if expected == []:
+        assert findings_of(path) == []
+    elif expected is None:
         assert findings_of(path) == [
             ("duplicate-ref", "error", "A2", "1"),
             ("duplicate-ref", "error", "A3", "1"),
@@ -286,7 +291,7 @@ def test_cli_text_output_and_exit_status(tmp_path):
     assert result.output.splitlines() == [
         f"{path}  Actions!F3  Due date  Ref 2  error: 'TBC' is not a date: enter a date such as "
         "31/03/2004, or write it in Timescale.",
-        f"{path}: invalid, 1 error, 0 warnings, 40 checks run",
+        f"{path}: invalid, 1 error, 0 warnings, 43 checks run",
     ]
     clean = plan_with(tmp_path, {}, name="clean.xlsx")
     assert CliRunner().invoke(cli, ["validate", str(clean)]).exit_code == 0
@@ -342,7 +347,7 @@ def test_packs_round_trip_and_use_registered_checks_only():
             ).read_text()
         )
         assert (again.checks, again.sha256) == (pack.checks, pack.sha256)
-    assert len(load_pack("audit").checks) == len(load_pack("default").checks) + 4
+    assert len(load_pack("audit").checks) == len(load_pack("default").checks) + 5
 
 
 def test_lock_files_are_skipped_in_folders(tmp_path):
@@ -386,3 +391,69 @@ def test_pandera_schemas_built_from_packs_round_trip_through_yaml():
         again = pa.DataFrameSchema.from_yaml(schema.to_yaml())
         assert [c.name for c in again.checks] == [c.name for c in schema.checks]
         assert [c.statistics for c in again.checks] == [c.statistics for c in schema.checks]
+
+
+def _typed_as_text(path, cells):
+    """Type values into Actions cells as a person does in Excel, text prefixed with "'"."""
+    book = openpyxl.load_workbook(path)
+    sheet = book["Actions"]
+    for address, text in cells.items():
+        sheet[address] = text
+        sheet[address].quotePrefix = True  # what Excel stores for '31/03/2004
+        sheet[address].number_format = "@"
+    book.save(path)
+    return path
+
+
+def test_a_date_typed_as_text_is_read_as_that_date_with_a_warning(tmp_path):
+    path = _typed_as_text(plan_with(tmp_path, {}), {"F3": "31/03/2004", "N3": "01/11/2003"})
+    table = read_plan(path)
+    assert table.records[1][model.DUE_DATE] == dt.date(2004, 3, 31)
+    assert table.records[1][model.LAST_UPDATED] == dt.date(2003, 11, 1)
+    findings = validate([path]).files[0].findings
+    assert [(f.code, f.severity, f.cell, f.value) for f in findings] == [
+        ("date-typed-as-text", "warning", "F3", "31/03/2004"),
+        ("date-typed-as-text", "warning", "N3", "01/11/2003"),
+    ]
+    assert findings[0].message == (
+        "Due date '31/03/2004' is typed as text; it is read as 31/03/2004. Retype it as a "
+        "date so that Excel can sort and colour it."
+    )
+    assert validate([path]).exit_status == 0  # a warning only: the plan is valid
+
+
+def test_a_date_typed_as_text_saved_by_libreoffice_itself(tmp_path, soffice):
+    """LibreOffice's own file, untouched by Python after it saved it."""
+    from conftest import lo_convert
+
+    source = _typed_as_text(plan_with(tmp_path, {}), {"F3": "31/03/2004"})
+    ods = lo_convert(soffice, source, "ods", tmp_path / "ods")
+    saved = lo_convert(soffice, ods, "xlsx:Calc MS Excel 2007 XML", tmp_path / "lo")
+    [finding] = validate([saved]).files[0].findings
+    assert (finding.code, finding.cell, finding.value) == ("date-typed-as-text", "F3", "31/03/2004")
+    assert read_plan(saved).records[1][model.DUE_DATE] == dt.date(2004, 3, 31)
+
+
+def test_advice_never_contradicts_itself(tmp_path):
+    # Last updated has no Timescale to move to: the advice is a date, nothing else.
+    path = plan_with(tmp_path, {"last_updated": "Nov 2003"})
+    [finding] = validate([path]).files[0].findings
+    assert finding.code == "not-a-date"
+    assert finding.message == (
+        "'Nov 2003' is not a date: enter the date as a date, such as 31/03/2004."
+    )
+    assert "Timescale" not in finding.message
+    # A blank Last updated is "empty", never "more than three months before".
+    path = plan_with(tmp_path, {"last_updated": None}, name="blank.xlsx")
+    [finding] = validate([path], "audit").files[0].findings
+    assert (finding.code, finding.cell) == ("last-updated-missing", "N3")
+    assert "three months" not in finding.message
+    # Status typed in another case, with spaces: understood, coloured, and said once.
+    path = plan_with(tmp_path, {"status": " off TRACK  "}, name="status.xlsx")
+    table = read_plan(path)
+    assert table.records[1][model.STATUS] == model.OFF_TRACK
+    [finding] = validate([path]).files[0].findings
+    assert finding.message == (
+        "Status ' off TRACK  ' is read as 'Off track': choose it from the list so that it "
+        "matches exactly."
+    )

@@ -117,3 +117,36 @@ def due_date_from_text(text: object) -> dt.date | None:
         return None
     found = dates_in_text(text)
     return max(found) if found else None
+
+
+_EXACT_DAY = re.compile(
+    r"(?P<d>\d{1,2})\s*[/.-]\s*(?P<m>\d{1,2})\s*[/.-]\s*(?P<y>\d{4}|\d{2})"
+    r"|(?P<iy>\d{4})-(?P<im>\d{1,2})-(?P<id>\d{1,2})"
+    r"|(?P<wd>\d{1,2})(?:st|nd|rd|th)?\s+(?P<wm>[a-z]+)\.?,?\s+(?P<wy>\d{4})",
+    re.IGNORECASE,
+)
+
+
+def exact_date(text: object) -> dt.date | None:
+    """The one day a piece of text names and nothing else ("31/03/2004", "2004-03-31",
+    "31 March 2004"), in UK day-month order, or None.
+
+    For a date typed as text into a date cell: unlike a timescale ("March 2004"),
+    such text names a day, so it can be read as that date without guessing.
+    """
+    if not isinstance(text, str):
+        return None
+    match = _EXACT_DAY.fullmatch(text.strip().lstrip("'’").strip())
+    if match is None:
+        return None
+    try:
+        if match["d"]:
+            return dt.date(_year(match["y"]), int(match["m"]), int(match["d"]))
+        if match["iy"]:
+            return dt.date(int(match["iy"]), int(match["im"]), int(match["id"]))
+        month = MONTHS.get(match["wm"].lower(), MONTHS.get(match["wm"].lower()[:3]))
+        if month is None or (len(match["wm"]) > 3 and match["wm"].lower() not in MONTHS):
+            return None
+        return dt.date(int(match["wy"]), month, int(match["wd"]))
+    except ValueError:  # 31/02/2004 names no day
+        return None

@@ -17,8 +17,11 @@ Reading happens in two steps:
    came from.
 
 Values stay honest: a Ref typed as text stays as written, real dates become
-dates, a date typed as text stays text (the rules flag it), and error cells
-come back as :class:`CellError`, never as blanks.
+dates, and error cells come back as :class:`CellError`, never as blanks. Text
+that names exactly one day in a date column (``'31/03/2004``) is read as that
+date, and a status typed in another case or spacing (``complete ``) as the
+status; each keeps the text as typed in ``PlanTable.as_typed`` so the rules can
+say so. Any other text in a date column (``March 2004``) stays text.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from xml.sax.saxutils import unescape
 
 from xltools import model
 from xltools.cells import column_index, column_letters
+from xltools.dates import exact_date
 from xltools.errors import UnreadableWorkbook
 
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
@@ -87,6 +91,10 @@ class PlanTable:
     missing_columns: list[str] = field(default_factory=list)
     records: list[dict[str, object]] = field(default_factory=list)
     source_rows: list[int] = field(default_factory=list)  # 1-based sheet rows
+    # Values read as something other than the text typed: (record index, column) -> the
+    # text as typed. A date typed as text ('31/03/2004) is read as that date; a status
+    # typed in another case or spacing ("complete ") as the status. The rules warn.
+    as_typed: dict[tuple[int, str], str] = field(default_factory=dict)
 
     @property
     def reporting_date(self) -> dt.date | None:
@@ -638,9 +646,24 @@ def read_plan(path: str | Path, limits: Limits = DEFAULT_LIMITS) -> PlanTable:
             found = found or value is not None
         if not found:
             continue  # a blank row, or stray text beside the table outside any known column
+        for column, meaning in _MEANINGS:
+            typed = record.get(column)
+            if typed.__class__ is str:
+                meant = meaning(typed)
+                if meant is not None and meant != typed:
+                    record[column] = meant
+                    table.as_typed[(len(table.records), column)] = typed
         table.records.append(record)
         table.source_rows.append(row_index + 1)
     return table
+
+
+# Text that means one value of a typed column: what it is read as (None: stays text).
+_MEANINGS = (
+    *((column, exact_date) for column in model.DATE_COLUMNS),
+    (model.STATUS, model.canonical_status),
+)
+TYPED_COLUMNS = tuple(column for column, _ in _MEANINGS)
 
 
 def _read_plan_values(rows: list[list[object]], table: PlanTable) -> None:

@@ -14,8 +14,9 @@ over all plans. Each failure becomes a :class:`~xltools.findings.Finding` that
 points at the cell staff must fix; every check run is reported with its pass and
 fail counts.
 
-Message templates may use ``{column}``, ``{value}``, ``{ref}``, ``{label}``,
-``{status}`` (the row's Status) and ``{hint}`` (for date checks: what to type instead).
+Message templates may use ``{column}``, ``{value}`` (the cell as typed), ``{meant}``
+(what it was read as, for ``as_typed``), ``{ref}``, ``{label}``, ``{status}`` (the
+row's Status) and ``{hint}`` (for date checks: what to type instead).
 """
 
 from __future__ import annotations
@@ -31,10 +32,12 @@ from typing import Any
 from xltools import model
 from xltools.errors import RulePackError
 from xltools.findings import ERROR, WARNING, CheckRun, FileReport, Finding
+from xltools.read import TYPED_COLUMNS
 
 PLAN_COLUMN = "_plan"
 REPORTING_COLUMN = "_reporting_date"
 MISSING_COLUMN = "_missing_columns"
+TYPED_PREFIX = "_typed:"  # + column: the text as typed where the reader read it as a value
 EMAIL = re.compile(r"^[^@\s<>()\[\],;:\"]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
 
 
@@ -149,12 +152,26 @@ def register_checks() -> None:
 
         return _rowwise(frame, passes, column, REPORTING_COLUMN)
 
+    @extensions.register_check_method(statistics=["column"])
+    def not_in_future(frame, *, column):
+        # Against the day the check runs, not the Plan sheet's reporting date: staff who
+        # bring a row up to date after that date have done nothing wrong. A day's grace
+        # for clocks in other time zones.
+        latest = dt.date.today() + dt.timedelta(days=1)
+        return _flags(frame[column], lambda v: not isinstance(v, dt.date) or _as_date(v) <= latest)
+
     @extensions.register_check_method(statistics=["column", "days"])
     def updated_within(frame, *, column, days):
+        # A blank or a value that is no date is another check's finding, not "stale".
         def passes(value, reporting):
-            return isinstance(value, dt.date) and (reporting - _as_date(value)).days <= days
+            return not isinstance(value, dt.date) or (reporting - _as_date(value)).days <= days
 
         return _rowwise(frame, passes, column, REPORTING_COLUMN)
+
+    @extensions.register_check_method(statistics=["column"])
+    def as_typed(frame, *, column):
+        # Fails where the reader had to read the text typed as a value (see read.py).
+        return _like(frame[column], [t is None for t in frame[TYPED_PREFIX + column].to_numpy()])
 
     @extensions.register_check_method(statistics=["column"])
     def email_address(frame, *, column):
@@ -209,7 +226,9 @@ KNOWN_CHECKS = {
     "required_unless",
     "date_between",
     "not_after_reporting_date",
+    "not_in_future",
     "updated_within",
+    "as_typed",
     "email_address",
     "grade_fits_status",
     "not_overdue_on_track",
@@ -371,7 +390,20 @@ def _frames(tables, reporting_dates):
     data[REPORTING_COLUMN] = [
         day for table, day in zip(tables, reporting_dates, strict=True) for _ in table.records
     ]
-    columns = [*model.ACTION_COLUMN_NAMES, PLAN_COLUMN, "_record", REPORTING_COLUMN]
+    # The text as typed, where the reader read it as a date or a status (as_typed checks).
+    for column in TYPED_COLUMNS:
+        data[TYPED_PREFIX + column] = [
+            table.as_typed.get((index, column)) if table.as_typed else None
+            for table in tables
+            for index in range(len(table.records))
+        ]
+    columns = [
+        *model.ACTION_COLUMN_NAMES,
+        PLAN_COLUMN,
+        "_record",
+        REPORTING_COLUMN,
+        *(TYPED_PREFIX + column for column in TYPED_COLUMNS),
+    ]
     actions = pd.DataFrame(data, columns=columns, dtype=object)
     plan_rows = []
     for table in tables:
@@ -423,23 +455,30 @@ def _display(value: object) -> str:
     return str(value)
 
 
-def _hint(value: object) -> str:
+def _hint(column: str, value: object) -> str:
+    """What to type instead of text in a date column. Only a due date has a Timescale
+    to hold a period such as 'March 2004'; other dates are simply a day."""
     from xltools.dates import due_date_from_text
 
+    if column != model.DUE_DATE:
+        return "enter the date as a date, such as 31/03/2004"
     suggestion = due_date_from_text(value) if isinstance(value, str) else None
     if suggestion is not None:
         return f"move it to Timescale and enter {suggestion:%d/%m/%Y} in Due date"
     return "enter a date such as 31/03/2004, or write it in Timescale"
 
 
-def _message(spec: CheckSpec, value: object, ref: str, record: dict | None = None) -> str:
+def _message(
+    spec: CheckSpec, value: object, ref: str, record: dict | None = None, typed: str = ""
+) -> str:
     fields = {
         "status": _display((record or {}).get(model.STATUS)),
         "column": spec.column,
         "label": spec.column,
-        "value": _display(value),
+        "value": typed or _display(value),
+        "meant": _display(value),
         "ref": ref,
-        "hint": _hint(value) if "{hint}" in spec.message else "",
+        "hint": _hint(spec.column, value) if "{hint}" in spec.message else "",
         **{
             k: (", ".join(map(str, v)) if isinstance(v, list) else v)
             for k, v in spec.params.items()
@@ -487,6 +526,7 @@ def run_pack(pack: RulePack, tables, reporting_dates) -> list[tuple[list[Finding
             record = table.records[record_index]
             ref = _display(record.get(model.REF))
             value = record.get(spec.column)
+            typed = table.as_typed.get((record_index, spec.column), "")
             findings, plan_runs = results[plan_index]
             plan_runs[spec_index].failed += 1
             findings.append(
@@ -498,8 +538,8 @@ def run_pack(pack: RulePack, tables, reporting_dates) -> list[tuple[list[Finding
                     row=table.source_rows[record_index],
                     column=spec.column,
                     ref=ref,
-                    value=_display(value),
-                    message=_message(spec, value, ref, record),
+                    value=typed or _display(value),
+                    message=_message(spec, value, ref, record, typed),
                 )
             )
     for spec_index, rows in sorted(plan_failures.items()):
