@@ -240,7 +240,7 @@ def test_merge_conflicts(inbox, tmp_path):
     ]
     assert result.changes == []
     fails = next(c for c in result.conflicts if c.code == "fails-rule")
-    assert "after the reporting date" in fails.message
+    assert "is a date still to come" in fails.message
 
 
 def test_cli_packs_and_merge(inbox, tmp_path):
