@@ -263,3 +263,42 @@ def test_cli_packs_and_merge(inbox, tmp_path):
     assert cell.data_type == "s" and cell.value == '=HYPERLINK("x")'
     bad = runner.invoke(cli, ["merge", str(packdir), "--into", str(inbox), "--grant", "nocolon"])
     assert bad.exit_code == 2 and "not PLAN:REF" in bad.output
+
+
+def test_register_shows_returns_requests_non_returns_and_grants(inbox, tmp_path):
+    from xltools.consolidate import consolidate
+    from xltools.register import write_register
+
+    packdir, history = tmp_path / "packs", tmp_path / "history.sqlite"
+    consolidate(inbox, WEEK1, history=history, packs=tmp_path / "none")  # no ledger yet: empty
+    run = write_packs(inbox, packdir, WEEK1, REPLY_BY)
+    sandra = run.packs[2].path
+    edit_pack(
+        sandra,
+        {("7", PROPOSED_DUE): dt.datetime(2004, 4, 30), ("7", REASON): "Audit late"},
+        packdir / "back.xlsx",
+    )
+    merge(packdir, inbox, WEEK1)
+    week2 = dt.date(2003, 12, 1)
+    result = consolidate(inbox, week2, history=history, packs=packdir)
+    assert [p["lead"] for p in result.loop.not_returned] == ["Lee Ward", "Pat Jones"]
+    [request] = result.loop.request_rows
+    assert request["Proposed due date"] == dt.date(2004, 4, 30) and request["Times slipped"] == 0
+    register = write_register(result, tmp_path / "register.xlsx")
+    book = openpyxl.load_workbook(register)
+    packs_sheet = [[c.value for c in row] for row in book["Update packs"].iter_rows()]
+    assert ["Lee Ward", "2003-11-24/lee-ward.xlsx"] == packs_sheet[1][:2]
+    assert packs_sheet[1][4] == "not returned by the reply-by date"
+    assert packs_sheet[3][4] == "returned"
+    requests = [[c.value for c in row] for row in book["Extension requests"].iter_rows()]
+    assert requests[1][:2] == ["bute.xlsx", "7"] and requests[1][9] == "requested"
+
+    merge(packdir, inbox, week2, grants=["bute.xlsx:7"])
+    week3 = dt.date(2003, 12, 8)
+    result = consolidate(inbox, week3, history=history, packs=packdir)
+    [change] = [c for c in result.changes if c.ref == "7"]
+    assert change.kind == "extension-granted" and "granted on 01/12/2003" in change.detail
+    assert result.loop.request_rows[0]["State"] == "granted"
+    # Without --packs the register has no loop sheets (and the same bytes as before).
+    plain = write_register(consolidate(inbox, week3), tmp_path / "plain.xlsx")
+    assert "Update packs" not in openpyxl.load_workbook(plain).sheetnames

@@ -111,6 +111,7 @@ class Consolidation:
     skipped: list[tuple[Path, str]]
     reports: list[FileReport] = field(default_factory=list, repr=False)
     inbox: Path | None = None
+    loop: object | None = None  # packs.LoopStatus, with consolidate --packs
 
     def display_path(self, path: Path) -> str:
         """A file as the coordinator knows it: relative to the inbox."""
@@ -170,6 +171,18 @@ class Consolidation:
             "changes": [c.to_dict() for c in self.changes],
             "skipped": [{"path": str(p), "reason": r} for p, r in self.skipped],
             "register": [{k: _json_value(v) for k, v in row.items()} for row in self.rows],
+            **(
+                {
+                    "packs": [
+                        {k: _json_value(v) for k, v in r.items()} for r in self.loop.pack_rows
+                    ],
+                    "extension_requests": [
+                        {k: _json_value(v) for k, v in r.items()} for r in self.loop.request_rows
+                    ],
+                }
+                if self.loop is not None
+                else {}
+            ),
         }
 
 
@@ -217,10 +230,13 @@ def consolidate(
     limits: Limits = DEFAULT_LIMITS,
     progress: Callable[[Path], None] | None = None,
     workers: int | None = None,
+    packs: str | Path | None = None,
 ) -> Consolidation:
     """Roll up every plan under ``inbox`` into one register (see the module docstring).
 
     ``workers``: processes reading the plans (default one per core for many files).
+    ``packs``: the update packs' folder: its ledger's returns, extension requests and
+    packs not returned join the result (``loop``), and its grants the history.
     """
     inbox = Path(inbox)
     if not inbox.is_dir():
@@ -260,6 +276,7 @@ def consolidate(
                     problems.append(Problem(path, "findings", reason, tuple(report.findings)))
                 if recording:
                     recording.add(_snapshots(plan_rows, summary.key))
+        loop = _weekly_loop(packs, plans, store, reporting_date) if packs is not None else None
         changes = store.changes(reporting_date) if store else []
     return Consolidation(
         reporting_date,
@@ -271,7 +288,36 @@ def consolidate(
         discovery.skipped,
         ordered,
         inbox,
+        loop=loop,
     )
+
+
+def _weekly_loop(packdir, plans: list[PlanSummary], store: History | None, reporting_date):
+    """The ledger's state for the register; its grants recorded in the history first, so
+    this run's changes show a granted move as granted."""
+    from xltools.packs import Ledger, loop_status
+
+    ledger = Ledger.load(packdir)
+    keys = {plan.source_file: plan.key for plan in plans}
+    if store is None:
+        return loop_status(ledger, reporting_date)
+    for grant in ledger.grants():
+        key = keys.get(grant["plan"])
+        if key is None:
+            continue
+        old = grant.get("due_before_grant") or grant.get("due")
+        store.record_grant(
+            key,
+            grant["ref"],
+            dt.date.fromisoformat(grant["proposed"]),
+            dt.date.fromisoformat(old) if old and old[:1].isdigit() else None,
+            dt.date.fromisoformat(grant["granted_on"]),
+        )
+
+    def slipped(plan: str, ref: str) -> int | None:
+        return store.times_slipped(keys[plan], ref, reporting_date) if plan in keys else None
+
+    return loop_status(ledger, reporting_date, slipped)
 
 
 def _plan_rows(

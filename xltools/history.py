@@ -42,6 +42,16 @@ CREATE TABLE IF NOT EXISTS snapshot (
 );
 -- One action's history, for its slips and how long its progress has stood still.
 CREATE INDEX IF NOT EXISTS snapshot_by_action ON snapshot (plan_key, ref, reporting_date);
+-- Due-date revisions the coordinator granted (merge --grant), so a move to the granted
+-- date shows as an extension granted, not a slip nobody announced.
+CREATE TABLE IF NOT EXISTS extension_grant (
+    plan_key TEXT NOT NULL,
+    ref TEXT NOT NULL,
+    new_due TEXT NOT NULL,
+    old_due TEXT,
+    granted_on TEXT NOT NULL,
+    PRIMARY KEY (plan_key, ref, new_due)
+);
 CREATE TABLE IF NOT EXISTS run (
     reporting_date TEXT PRIMARY KEY,
     recorded_at TEXT NOT NULL,
@@ -68,7 +78,7 @@ class Snapshot(NamedTuple):
 
 @dataclass(frozen=True)
 class Change:
-    kind: str  # new, gone, status, slipped, brought-forward, complete, stale-progress
+    kind: str  # a key of CHANGE_KINDS
     plan: str
     ref: str
     action: str
@@ -89,6 +99,7 @@ CHANGE_KINDS = {
     "status": "Status changed",
     "complete": "Newly complete",
     "slipped": "Due date slipped",
+    "extension-granted": "Due date extended (granted)",
     "brought-forward": "Due date brought forward",
     "stale-progress": "Progress not updated for four weeks or more",
 }
@@ -179,6 +190,38 @@ class History:
                 ),
             )
 
+    def record_grant(
+        self,
+        plan_key: str,
+        ref: str,
+        new_due: dt.date,
+        old_due: dt.date | None,
+        granted_on: dt.date,
+    ) -> None:
+        """Record that the coordinator granted moving an action's due date to ``new_due``."""
+        with self.connection:
+            self.connection.execute(
+                "INSERT OR IGNORE INTO extension_grant VALUES (?,?,?,?,?)",
+                (
+                    plan_key,
+                    ref,
+                    new_due.isoformat(),
+                    old_due.isoformat() if old_due else None,
+                    granted_on.isoformat(),
+                ),
+            )
+
+    def grants(self) -> dict[tuple[str, str, str], str]:
+        """Granted revisions: (plan key, Ref, new due date ISO) -> the date granted (ISO)."""
+        rows = self.connection.execute(
+            "SELECT plan_key, ref, new_due, granted_on FROM extension_grant"
+        )
+        return {(plan, ref, due): on for plan, ref, due, on in rows}
+
+    def times_slipped(self, plan_key: str, ref: str, up_to: dt.date) -> int:
+        """How often an action's due date has moved later in the history, up to ``up_to``."""
+        return self._times_slipped((plan_key, ref), up_to)
+
     def reporting_dates(self) -> list[dt.date]:
         rows = self.connection.execute("SELECT reporting_date FROM run ORDER BY reporting_date")
         return [dt.date.fromisoformat(day) for (day,) in rows]
@@ -215,6 +258,7 @@ class History:
         # Only two snapshots are loaded; the rest of the history is asked of SQLite,
         # so a year of weekly runs costs no more memory than one.
         unchanged_since = self._progress_unchanged_since(reporting_date)
+        granted = self.grants()
         changes: list[Change] = []
         for key in sorted(current.keys() - previous.keys()):
             now = current[key]
@@ -232,6 +276,7 @@ class History:
                     reporting_date,
                     unchanged_since.get(key, reporting_date),
                     lambda key=key: self._times_slipped(key, reporting_date),
+                    granted,
                 )
             )
         return changes
@@ -288,6 +333,7 @@ def _compare(
     reporting_date: dt.date,
     progress_since: dt.date,
     times_slipped: Callable[[], int],
+    granted: dict[tuple[str, str, str], str] | None = None,
 ) -> list[Change]:
     changes: list[Change] = []
     base = {"plan": now.plan_key, "ref": now.ref, "action": now.action}
@@ -305,7 +351,19 @@ def _compare(
         changes.append(Change(kind, old=then.status, new=now.status, detail="", **base))
     if then.due_date and now.due_date and then.due_date != now.due_date:
         old, new = then.due_date.strftime("%d/%m/%Y"), now.due_date.strftime("%d/%m/%Y")
-        if now.due_date > then.due_date:
+        grant = (granted or {}).get((now.plan_key, now.ref, now.due_date.isoformat()))
+        if now.due_date > then.due_date and grant:
+            changes.append(
+                Change(
+                    "extension-granted",
+                    old=old,
+                    new=new,
+                    detail=f"{plural((now.due_date - then.due_date).days, 'day')} later; "
+                    f"extension granted on {dt.date.fromisoformat(grant):%d/%m/%Y}",
+                    **base,
+                )
+            )
+        elif now.due_date > then.due_date:
             slips = times_slipped()
             changes.append(
                 Change(

@@ -551,3 +551,92 @@ def _value(value: object, column: str) -> object:
     if isinstance(value, str):
         return value.strip() or None
     return value
+
+
+# --------------------------------------------------------------------------
+# The loop's state for the register and the emails
+# --------------------------------------------------------------------------
+@dataclass
+class LoopStatus:
+    """What the register and the digest show of the weekly loop, from the ledger.
+
+    ``pack_rows`` and ``request_rows`` are the register's Update packs and
+    Extension requests sheets; ``not_returned`` the packs to chase (by lead);
+    ``requests`` the extension requests waiting for the coordinator.
+    """
+
+    pack_rows: list[dict[str, object]]
+    request_rows: list[dict[str, object]]
+    not_returned: list[dict]
+    requests: list[dict]
+    folder: Path | None = None
+
+
+def loop_status(
+    ledger: Ledger,
+    reporting_date: dt.date,
+    times_slipped=None,
+) -> LoopStatus:
+    """The loop as it stands at ``reporting_date``; ``times_slipped(plan, ref)`` (from the
+    history, when there is one) says how often each requesting action has slipped."""
+    from xltools import register_sheets as names
+
+    late = ledger.not_returned(reporting_date)
+    late_ids = {pack["id"] for pack in late}
+
+    def day(text: str | None) -> dt.date | None:
+        return dt.date.fromisoformat(text) if text else None
+
+    pack_rows = []
+    for pack in sorted(
+        ledger.packs.values(), key=lambda p: (p["reporting_date"], p["lead"].lower())
+    ):
+        returned = pack.get("returned")
+        state = (
+            names.RETURNED
+            if returned
+            else names.NOT_RETURNED
+            if pack["id"] in late_ids
+            else names.AWAITED
+        )
+        pack_rows.append(
+            {
+                names.LEAD: pack["lead"],
+                names.PACK_FILE: pack["file"],
+                names.SENT_FOR: day(pack["reporting_date"]),
+                names.REPLY_BY: day(pack.get("reply_by")),
+                names.STATE: state,
+                names.RETURNED_ON: day((returned or {}).get("merged_on")),
+            }
+        )
+    requests, request_rows = [], []
+    for request in sorted(ledger.requests.values(), key=lambda r: (r["plan"], r["ref"])):
+        slips = times_slipped(request["plan"], request["ref"]) if times_slipped else None
+        request = {**request, "times_slipped": slips}
+        if request["state"] == names.REQUESTED:
+            requests.append(request)
+        due = request.get("due_before_grant") or request["due"]
+        request_rows.append(
+            {
+                names.SOURCE_FILE: request["plan"],
+                model.REF: request["ref"],
+                model.ACTION: request["action"],
+                names.LEAD: request["lead"],
+                model.DUE_DATE: day(due) if _is_iso(due) else due,
+                names.PROPOSED_DUE: day(request["proposed"]),
+                names.REASON: request["reason"],
+                names.REQUESTED_ON: day(request["requested_on"]),
+                names.TIMES_SLIPPED: slips,
+                names.STATE: request["state"],
+                names.GRANTED_ON: day(request.get("granted_on")),
+            }
+        )
+    return LoopStatus(pack_rows, request_rows, late, requests, ledger.path.parent)
+
+
+def _is_iso(text: object) -> bool:
+    try:
+        dt.date.fromisoformat(str(text))
+    except ValueError:
+        return False
+    return True

@@ -45,6 +45,7 @@ from xltools.register_sheets import (
     NOT_READ,
     NOW,
     OVERDUE_SHEET,
+    PACKS_SHEET,
     PLAN,
     PLANS_READ,
     PROBLEM,
@@ -53,6 +54,7 @@ from xltools.register_sheets import (
     RAG_COLUMNS,
     REGISTER_SHEET,
     REPORTING_DATE,
+    REQUESTS_SHEET,
     RULE_PACK,
     SEVERITY,
     SHEETS,
@@ -127,15 +129,18 @@ SHEET_ROWS: dict[str, Callable[[Consolidation], Sequence[Row]]] = {
     DUE_SOON_SHEET: lambda result: result.due_soon,
     CHANGES_SHEET: _change_rows,
     PROBLEMS_SHEET: _problem_rows,
+    PACKS_SHEET: lambda result: result.loop.pack_rows,
+    REQUESTS_SHEET: lambda result: result.loop.request_rows,
 }
 
 
 def write_register(result: Consolidation, path: str | Path) -> Path:
     """Write the register workbook for a consolidation result."""
     path = Path(path)
+    sheets = [sheet for sheet in SHEETS if result.loop is not None or not sheet.weekly_loop]
     streamed = [
         SheetRows(sheet.name, sheet.columns, _sheet_rows(sheet, result))
-        for sheet in SHEETS
+        for sheet in sheets
         if sheet.kind != SUMMARY
     ]
     with atomic_path(path) as temporary, scratch_path(path) as parts:
@@ -144,7 +149,7 @@ def write_register(result: Consolidation, path: str | Path) -> Path:
         workbook = new_workbook(parts, constant_memory=True, title=SUMMARY_TITLE)
         formats = standard_formats(workbook)
         rows = iter(streamed)
-        for sheet in SHEETS:
+        for sheet in sheets:
             if sheet.kind == SUMMARY:
                 _summary(workbook, formats, sheet, result)
             else:

@@ -175,6 +175,51 @@ LIST_WIDTHS: Final[Mapping[str, int]] = {
     MESSAGE: 70,
 }
 
+# The weekly loop's sheets (consolidate --packs): the update packs sent and whether each
+# came back, and the extension requests leads made with them.
+PACKS_SHEET: Final = "Update packs"
+REQUESTS_SHEET: Final = "Extension requests"
+LEAD: Final = model.LEAD
+PACK_FILE: Final = "Pack"
+SENT_FOR: Final = "Reporting date"
+REPLY_BY: Final = "Reply by"
+STATE: Final = "State"
+RETURNED_ON: Final = "Merged on"
+PACK_COLUMNS: Final[tuple[str, ...]] = (LEAD, PACK_FILE, SENT_FOR, REPLY_BY, STATE, RETURNED_ON)
+# A pack's State.
+RETURNED: Final = "returned"
+NOT_RETURNED: Final = "not returned by the reply-by date"
+AWAITED: Final = "awaiting reply"
+PROPOSED_DUE: Final = "Proposed due date"
+REASON: Final = "Reason"
+REQUESTED_ON: Final = "Requested on"
+GRANTED_ON: Final = "Granted on"
+REQUEST_COLUMNS: Final[tuple[str, ...]] = (
+    SOURCE_FILE,
+    model.REF,
+    model.ACTION,
+    LEAD,
+    model.DUE_DATE,
+    PROPOSED_DUE,
+    REASON,
+    REQUESTED_ON,
+    TIMES_SLIPPED,
+    STATE,
+    GRANTED_ON,
+)
+# A request's State.
+REQUESTED: Final = "requested"
+GRANTED: Final = "granted"
+LOOP_WIDTHS: Final[Mapping[str, int]] = {
+    LEAD: 22,
+    PACK_FILE: 34,
+    STATE: 30,
+    SOURCE_FILE: 30,
+    model.ACTION: 50,
+    REASON: 40,
+    model.REF: 8,
+}
+
 SUMMARY, ACTIONS, LISTING = "summary", "actions", "listing"
 
 
@@ -192,6 +237,8 @@ class Sheet:
     columns: tuple[str, ...] = ()
     widths: Mapping[str, int] = field(default_factory=dict)
     empty: str = ""
+    # Written only when the roll-up was given the pack folder (consolidate --packs).
+    weekly_loop: bool = False
 
     def width(self, column: str) -> int:
         return self.widths.get(column, DEFAULT_WIDTH)
@@ -215,6 +262,22 @@ SHEETS: Final[tuple[Sheet, ...]] = (
         PROBLEM_COLUMNS,
         LIST_WIDTHS,
         "No problems: every plan was read and passed its checks.",
+    ),
+    Sheet(
+        PACKS_SHEET,
+        LISTING,
+        PACK_COLUMNS,
+        LOOP_WIDTHS,
+        "No update packs in the pack folder's ledger.",
+        weekly_loop=True,
+    ),
+    Sheet(
+        REQUESTS_SHEET,
+        LISTING,
+        REQUEST_COLUMNS,
+        LOOP_WIDTHS,
+        "No extension requests.",
+        weekly_loop=True,
     ),
 )
 SHEETS_BY_NAME: Final[Mapping[str, Sheet]] = {sheet.name: sheet for sheet in SHEETS}

@@ -77,9 +77,16 @@ def summary_line(result) -> str:
     type=click.Path(dir_okay=False),
     help="History file (default: REGISTER.history.sqlite beside the register).",
 )
+@click.option(
+    "--packs",
+    "packdir",
+    type=click.Path(file_okay=False, exists=True),
+    help="The update packs' folder: the register lists packs returned and not returned, "
+    "and extension requests; granted extensions go into the history.",
+)
 @json_option
 @click.pass_context
-def consolidate(ctx, inbox, output, reporting_date, rules, history, as_json):
+def consolidate(ctx, inbox, output, reporting_date, rules, history, packdir, as_json):
     """Roll up every plan workbook under INBOX into one register workbook.
 
     Unreadable files and plans with findings are listed under Problems; every
@@ -87,8 +94,9 @@ def consolidate(ctx, inbox, output, reporting_date, rules, history, as_json):
     valid, 1 register written but some plans had problems, 2 could not run.
 
     \b
-    Example:
+    Examples:
       xltools consolidate inbox/ -o register.xlsx --reporting-date 2003-11-24
+      xltools consolidate inbox/ -o register.xlsx --packs packs/
     """
     from xltools.consolidate import consolidate as run_consolidation
     from xltools.register import write_register
@@ -100,6 +108,7 @@ def consolidate(ctx, inbox, output, reporting_date, rules, history, as_json):
         reporting_date=reporting_date,
         rules=rules,
         history=history or default_history(output),
+        packs=packdir,
     )
     write_register(result, output)
     if as_json:
@@ -110,5 +119,13 @@ def consolidate(ctx, inbox, output, reporting_date, rules, history, as_json):
             click.echo(f"problem: {problem.path}: {problem.reason}")
         if not result.plans and not result.problems:
             click.echo(f"warning: no plan workbooks found under {inbox}", err=True)
+        if result.loop is not None:
+            for pack in result.loop.not_returned:
+                click.echo(f"not returned by {pack['reply_by']}: {pack['lead']} ({pack['file']})")
+            for request in result.loop.requests:
+                click.echo(
+                    f"extension requested: {request['plan']}:{request['ref']} to "
+                    f"{request['proposed']} ({request['lead']})"
+                )
         click.echo(f"wrote {output}: {summary_line(result)}")
     ctx.exit(result.exit_status)
