@@ -287,7 +287,7 @@ def test_register_shows_returns_requests_non_returns_and_grants(inbox, tmp_path)
     register = write_register(result, tmp_path / "register.xlsx")
     book = openpyxl.load_workbook(register)
     packs_sheet = [[c.value for c in row] for row in book["Update packs"].iter_rows()]
-    assert ["Lee Ward", "2003-11-24/lee-ward.xlsx"] == packs_sheet[1][:2]
+    assert packs_sheet[1][:2] == ["Lee Ward", "2003-11-24/lee-ward.xlsx"]
     assert packs_sheet[1][4] == "not returned by the reply-by date"
     assert packs_sheet[3][4] == "returned"
     requests = [[c.value for c in row] for row in book["Extension requests"].iter_rows()]
