@@ -500,7 +500,7 @@ def _check_rules(table, wanted, pack_rules, reporting_date, conflict) -> None:
             finding.ref,
             finding.column,
             label,
-            f"{finding.message} (nothing from this row is applied)",
+            f"{finding.message} Nothing from this row is applied.",
         )
         for column in touched:
             wanted.pop((index, column), None)
