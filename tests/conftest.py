@@ -11,6 +11,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from smtp_server import Collector, free_port
 
 from xltools import model
 
@@ -145,3 +146,16 @@ def edit_actions(path, changes) -> None:
         row = next(r for r in range(2, sheet.max_row + 1) if sheet.cell(r, 1).value == ref)
         sheet.cell(row, header.index(column) + 1, value)
     book.save(path)
+
+
+@pytest.fixture
+def smtp():
+    """A real SMTP server on 127.0.0.1 (aiosmtpd); ``smtp.messages`` is what arrived."""
+    from aiosmtpd.controller import Controller
+
+    collector = Collector()
+    controller = Controller(collector, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    collector.port = controller.port
+    yield collector
+    controller.stop()

@@ -6,10 +6,8 @@ import datetime as dt
 import email
 import email.policy
 import logging
-import socket
 
 import pytest
-from aiosmtpd.controller import Controller
 from click.testing import CliRunner
 from conftest import PLAN, action, edit_actions
 
@@ -17,54 +15,15 @@ from xltools import model
 from xltools.cli import cli
 from xltools.consolidate import consolidate
 from xltools.errors import XltoolsError
+from xltools.mail import SmtpSettings, send, write_outbox
 from xltools.register import read_register, write_register
-from xltools.summary import (
-    SmtpSettings,
-    send,
-    summarise,
-    write_outbox,
-)
+from xltools.summary import summarise
 from xltools.template import write_plan
 from xltools.weekly import RunLock, guarded_run, load_config, run_on_timer
 
 WEEK1 = dt.date(2003, 11, 24)
 WEEK2 = dt.date(2003, 12, 1)
 HOSTILE = "<script>alert('x')</script> {{ 7*7 }} {% if 1 %}yes{% endif %}"
-
-
-class Collector:
-    """An SMTP handler that keeps what arrives and refuses the addresses it is told to."""
-
-    def __init__(self) -> None:
-        self.messages: list[tuple[str, list[str], email.message.EmailMessage]] = []
-        self.refuse: set[str] = set()
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        if address in self.refuse:
-            return "550 5.1.1 no such mailbox"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):
-        parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), parsed))
-        return "250 Message accepted"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@pytest.fixture
-def smtp():
-    collector = Collector()
-    controller = Controller(collector, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    collector.port = controller.port
-    yield collector
-    controller.stop()
 
 
 def parts(message):
@@ -111,7 +70,7 @@ def test_digest_and_lead_notes(inbox, tmp_path):
     assert note.name == "leads/sandra-greer"
     assert note.to == ["Sandra Greer <sandra.greer@example.gov.uk>"]
     assert "Dear Sandra Greer" in note.text and "Ref 2" in note.text and "Ref 1" in note.text
-    written = write_outbox(summaries, tmp_path / "outbox")
+    written = write_outbox(summaries.messages, tmp_path / "outbox")
     assert sorted(p.name for p in written) == ["digest.eml", "sandra-greer.eml"]
     for suffix in (".eml", ".html", ".txt"):
         assert (tmp_path / "outbox" / f"digest{suffix}").exists()
@@ -296,39 +255,3 @@ def test_failing_timed_run_is_logged_and_the_timer_keeps_going(tmp_path, caplog)
         run_on_timer(config, poll_seconds=0, stop=lambda: next(ticks))
     assert "weekly run failed" in caplog.text and "is not a folder" in caplog.text
     assert "waiting for monday at 08:00" in caplog.text
-
-
-def test_login_takes_the_password_from_the_environment(inbox, monkeypatch):
-    from aiosmtpd.smtp import AuthResult, LoginPassword
-
-    seen = []
-
-    def authenticator(server, session, envelope, mechanism, auth_data):
-        ok = isinstance(auth_data, LoginPassword) and auth_data.password == b"s3cret"
-        seen.append((auth_data.login, ok))
-        return AuthResult(success=ok)
-
-    collector = Collector()
-    controller = Controller(
-        collector,
-        hostname="127.0.0.1",
-        port=free_port(),
-        authenticator=authenticator,
-        auth_require_tls=False,
-    )
-    controller.start()
-    try:
-        summaries = summarise(
-            consolidate(inbox, WEEK1), sender="c@example.gov.uk", digest_to=["dmt@example.gov.uk"]
-        )
-        settings = SmtpSettings("127.0.0.1", controller.port, user="coordinator")
-        monkeypatch.delenv("XLTOOLS_SMTP_PASSWORD", raising=False)
-        with pytest.raises(XltoolsError, match="XLTOOLS_SMTP_PASSWORD"):
-            send([summaries.digest], settings)
-        monkeypatch.setenv("XLTOOLS_SMTP_PASSWORD", "s3cret")
-        report = send([summaries.digest], settings)
-    finally:
-        controller.stop()
-    assert report.sent == ["digest"]
-    assert seen == [(b"coordinator", True)]
-    assert len(collector.messages) == 1

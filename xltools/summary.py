@@ -13,62 +13,28 @@ Staff text is data, never markup: templates are files shipped with xltools,
 rendered by jinja2 with autoescaping on for HTML; no template is ever built from
 staff text, and CR/LF are stripped from anything that goes into a header.
 
-``send`` delivers messages over SMTP, one at a time: one failure is reported
-and the rest still go.
+The messages are :class:`xltools.mail.Message`; :mod:`xltools.mail` writes
+them to the outbox and sends them.
 """
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
-import os
 import re
-import smtplib
-import ssl as ssl_module
-from dataclasses import dataclass, field
-from email.message import EmailMessage
-from email.policy import SMTP
-from email.utils import format_datetime, formataddr, make_msgid
+from dataclasses import dataclass
+from email.utils import formataddr
 from pathlib import Path
 
 from xltools import __version__, model
 from xltools.consolidate import Consolidation
 from xltools.errors import XltoolsError
-from xltools.fileio import write_bytes, write_text
+from xltools.mail import Message, header_safe
 from xltools.register import RegisterData, register_data
 from xltools.register_sheets import DAYS_OVERDUE, RAG, RAG_COLUMNS, SOURCE_FILE
 from xltools.words import plural
 
-PASSWORD_ENVIRONMENT = "XLTOOLS_SMTP_PASSWORD"
 DIGEST_KINDS = ("status-better", "status-worse", "status", "complete", "slipped")
-
-
-@dataclass
-class Message:
-    """One email: who it is for, and its subject, plain text and HTML."""
-
-    name: str  # file stem in the outbox: "digest" or "leads/<slug>"
-    to: list[str]
-    subject: str
-    text: str
-    html: str
-    sender: str = ""
-
-    def to_email(self, now: dt.datetime | None = None) -> EmailMessage:
-        message = EmailMessage(policy=SMTP)
-        message["Subject"] = header_safe(self.subject)
-        if self.sender:
-            message["From"] = header_safe(self.sender)
-            domain = self.sender.rpartition("@")[2] or "xltools.invalid"
-        else:
-            domain = "xltools.invalid"
-        if self.to:
-            message["To"] = ", ".join(header_safe(address) for address in self.to)
-        message["Date"] = format_datetime(now or dt.datetime.now(dt.UTC))
-        message["Message-ID"] = make_msgid("xltools", domain=header_safe(domain))
-        message.set_content(self.text)
-        message.add_alternative(self.html, subtype="html")
-        return message
 
 
 @dataclass
@@ -80,11 +46,6 @@ class Summaries:
     @property
     def messages(self) -> list[Message]:
         return [self.digest, *self.leads]
-
-
-def header_safe(value: object) -> str:
-    """Text fit for an email header: no CR, LF or other control characters."""
-    return re.sub(r"[\x00-\x1f\x7f]+", " ", str(value)).strip()
 
 
 def slug(name: str) -> str:
@@ -241,104 +202,3 @@ def summarise(
         sender,
     )
     return Summaries(digest, notes, without_address)
-
-
-def write_outbox(summaries: Summaries, outbox: str | Path) -> list[Path]:
-    """Write each message as .eml, .html and .txt into the outbox."""
-    outbox = Path(outbox)
-    written: list[Path] = []
-    for message in summaries.messages:
-        stem = outbox / message.name
-        write_text(stem.with_suffix(".txt"), message.text)
-        write_text(stem.with_suffix(".html"), message.html)
-        write_bytes(stem.with_suffix(".eml"), bytes(message.to_email()))
-        written.append(stem.with_suffix(".eml"))
-    return written
-
-
-# --------------------------------------------------------------------------
-# Sending
-# --------------------------------------------------------------------------
-@dataclass
-class SmtpSettings:
-    host: str = "localhost"
-    port: int = 25
-    starttls: bool = False
-    ssl: bool = False
-    user: str | None = None
-    password_env: str = PASSWORD_ENVIRONMENT
-    timeout: float = 30.0
-
-
-@dataclass
-class SendReport:
-    sent: list[str] = field(default_factory=list)
-    failed: list[tuple[str, str]] = field(default_factory=list)  # (message name, reason)
-
-
-def _connect(settings: SmtpSettings) -> smtplib.SMTP:
-    if settings.ssl:
-        connection: smtplib.SMTP = smtplib.SMTP_SSL(
-            settings.host,
-            settings.port,
-            timeout=settings.timeout,
-            context=ssl_module.create_default_context(),
-        )
-    else:
-        connection = smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout)
-        if settings.starttls:
-            connection.starttls(context=ssl_module.create_default_context())
-    if settings.user:
-        password = os.environ.get(settings.password_env)
-        if password is None:
-            connection.close()
-            raise XltoolsError(
-                f"--smtp-user is set but the password is not: put it in the environment "
-                f"variable {settings.password_env}"
-            )
-        connection.login(settings.user, password)
-    return connection
-
-
-def send(messages: list[Message], settings: SmtpSettings) -> SendReport:
-    """Send each message; a failure is recorded and the rest still go."""
-    report = SendReport()
-    connection: smtplib.SMTP | None = None
-    try:
-        for message in messages:
-            if not message.to:
-                report.failed.append((message.name, "no recipients"))
-                continue
-            try:
-                if connection is None:
-                    connection = _connect(settings)
-                connection.send_message(message.to_email())
-                report.sent.append(message.name)
-            except smtplib.SMTPRecipientsRefused as error:
-                reasons = "; ".join(
-                    f"{address}: {code} {text.decode(errors='replace')}"
-                    for address, (code, text) in error.recipients.items()
-                )
-                report.failed.append((message.name, f"recipient refused ({reasons})"))
-                connection = _reset(connection)
-            except (smtplib.SMTPException, OSError) as error:
-                report.failed.append((message.name, f"{type(error).__name__}: {error}"))
-                connection = _reset(connection)
-    finally:
-        if connection is not None:
-            try:
-                connection.quit()
-            except (smtplib.SMTPException, OSError):
-                connection.close()
-    return report
-
-
-def _reset(connection: smtplib.SMTP | None) -> smtplib.SMTP | None:
-    """After a failure, start the next message on a fresh connection."""
-    if connection is not None:
-        try:
-            connection.rset()
-            return connection
-        except (smtplib.SMTPException, OSError):
-            connection.close()
-    return None

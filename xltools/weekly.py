@@ -24,6 +24,7 @@ from importlib import resources
 from pathlib import Path
 
 from xltools.errors import XltoolsError
+from xltools.mail import PASSWORD_ENVIRONMENT, SmtpSettings, security_for
 from xltools.words import plural
 
 LOG = logging.getLogger("xltools.weekly")
@@ -33,16 +34,16 @@ LOCK_NAME = ".xltools-weekly.lock"
 
 @dataclass
 class EmailConfig:
+    """The config's ``[email]`` section: whether to send, the server (and From), who gets what."""
+
     send: bool = False
-    smtp_host: str = "localhost"
-    smtp_port: int = 25
-    starttls: bool = False
-    ssl: bool = False
-    smtp_user: str | None = None
-    password_env: str = "XLTOOLS_SMTP_PASSWORD"
-    sender: str = ""
+    smtp: SmtpSettings = field(default_factory=SmtpSettings)
     digest_to: list[str] = field(default_factory=list)
     leads_csv: Path | None = None
+
+    @property
+    def sender(self) -> str:
+        return self.smtp.sender
 
 
 @dataclass
@@ -130,13 +131,7 @@ def load_config(path: str | Path) -> WeeklyConfig:
         rules=str(weekly.get("rules", "default")),
         email=EmailConfig(
             send=bool(email.get("send", False)),
-            smtp_host=str(email.get("smtp_host", "localhost")),
-            smtp_port=int(email.get("smtp_port", 465 if email.get("ssl") else 25)),
-            starttls=bool(email.get("starttls", False)),
-            ssl=bool(email.get("ssl", False)),
-            smtp_user=email.get("smtp_user") or None,
-            password_env=str(email.get("password_env", "XLTOOLS_SMTP_PASSWORD")),
-            sender=str(email.get("from", "")),
+            smtp=_smtp_settings(email, path),
             digest_to=[str(a) for a in digest_to],
             leads_csv=(base / leads_csv).resolve() if leads_csv else None,
         ),
@@ -146,6 +141,23 @@ def load_config(path: str | Path) -> WeeklyConfig:
     if config.email.send and not config.email.sender:
         raise XltoolsError("[email] send = true needs a 'from' address", path)
     return config
+
+
+def _smtp_settings(email: dict, path: Path) -> SmtpSettings:
+    """The ``[email]`` section's mail server settings."""
+    starttls, ssl = bool(email.get("starttls", False)), bool(email.get("ssl", False))
+    if starttls and ssl:
+        raise XltoolsError("[email] set one of starttls and ssl, not both", path)
+    security = security_for(starttls, ssl)
+    port = email.get("smtp_port")
+    return SmtpSettings(
+        host=str(email.get("smtp_host", "localhost")),
+        port=None if port is None else int(port),
+        security=security,
+        user=email.get("smtp_user") or None,
+        sender=str(email.get("from", "")),
+        password_env=str(email.get("password_env", PASSWORD_ENVIRONMENT)),
+    )
 
 
 def setup_logging(config: WeeklyConfig) -> None:
@@ -210,6 +222,7 @@ def run_once(config: WeeklyConfig, reporting_date: dt.date | None = None) -> Wee
     """One weekly run (see the module docstring)."""
     from xltools import summary
     from xltools.consolidate import consolidate
+    from xltools.mail import send, write_outbox
     from xltools.register import write_register
 
     reporting_date = reporting_date or dt.date.today()
@@ -230,21 +243,13 @@ def run_once(config: WeeklyConfig, reporting_date: dt.date | None = None) -> Wee
         leads = summary.read_leads_csv(config.email.leads_csv) if config.email.leads_csv else {}
         summaries = summary.summarise(result, leads, config.email.sender, config.email.digest_to)
         outbox = config.outbox / reporting_date.isoformat()
-        summary.write_outbox(summaries, outbox)
+        write_outbox(summaries.messages, outbox)
         LOG.info("%s written to %s", plural(len(summaries.messages), "message"), outbox)
         for lead in summaries.leads_without_address:
             LOG.warning("no email address for lead officer %s", lead)
         weekly = WeeklyResult(reporting_date, register, outbox, result.exit_status, text)
         if config.email.send:
-            settings = summary.SmtpSettings(
-                config.email.smtp_host,
-                config.email.smtp_port,
-                config.email.starttls,
-                config.email.ssl,
-                config.email.smtp_user,
-                config.email.password_env,
-            )
-            report = summary.send(summaries.messages, settings)
+            report = send(summaries.messages, config.email.smtp)
             weekly.sent, weekly.failed = len(report.sent), report.failed
             for name, reason in report.failed:
                 LOG.error("message %s not sent: %s", name, reason)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from xltools.cli import cli
+from xltools.mail import PASSWORD_ENVIRONMENT, PLAIN, SSL, default_port
 
 
 def smtp_options(function):
@@ -12,13 +13,18 @@ def smtp_options(function):
     options = [
         click.option("--send", is_flag=True, help="Send the messages (default: only write them)."),
         click.option("--smtp-host", default="localhost", show_default=True),
-        click.option("--smtp-port", type=int, default=None, help="Default 25, or 465 with --ssl."),
+        click.option(
+            "--smtp-port",
+            type=int,
+            default=None,
+            help=f"Default {default_port(PLAIN)}, or {default_port(SSL)} with --ssl.",
+        ),
         click.option("--starttls", is_flag=True, help="Upgrade the connection with STARTTLS."),
         click.option("--ssl", "use_ssl", is_flag=True, help="Connect with TLS from the start."),
         click.option(
             "--smtp-user",
             help="Log in as this user; the password is read from the environment variable "
-            "XLTOOLS_SMTP_PASSWORD, never from a flag.",
+            f"{PASSWORD_ENVIRONMENT}, never from a flag.",
         ),
         click.option("--from", "sender", default="", help="The From address."),
         click.option("--to", "digest_to", multiple=True, help="Digest recipient (repeatable)."),
@@ -74,7 +80,7 @@ def summarise(
         --smtp-host mail.council.gov.uk --starttls --smtp-user coordinator \\
         --from coordinator@council.gov.uk --to dmt@council.gov.uk
     """
-    from xltools import summary
+    from xltools import mail, summary
     from xltools.words import plural
 
     if starttls and use_ssl:
@@ -86,14 +92,14 @@ def summarise(
     data = read_register(register)
     leads = summary.read_leads_csv(leads_csv) if leads_csv else {}
     summaries = summary.summarise(data, leads, sender, list(digest_to))
-    written = summary.write_outbox(summaries, outbox)
+    written = mail.write_outbox(summaries.messages, outbox)
     click.echo(f"wrote {plural(len(written), 'message')} to {outbox}")
     for lead in summaries.leads_without_address:
         click.echo(f"no address for lead officer: {lead}")
     if send:
-        settings = summary.SmtpSettings(
-            smtp_host, smtp_port or (465 if use_ssl else 25), starttls, use_ssl, smtp_user
+        settings = mail.SmtpSettings(
+            smtp_host, smtp_port, mail.security_for(starttls, use_ssl), smtp_user, sender
         )
-        report = summary.send(summaries.messages, settings)
+        report = mail.send(summaries.messages, settings)
         report_sending(report)
         ctx.exit(1 if report.failed else 0)
