@@ -371,7 +371,7 @@ def test_validate_source_is_untouched_and_annotate_writes_a_copy(tmp_path):
     assert book["Actions"]["M3"].fill.fgColor.rgb == "FFFFEB9C"  # warning
     validation = book["Validation"]
     rows = [[c.value for c in row] for row in validation.iter_rows()]
-    assert rows[1][:2] == ["Result", "not certified: 1 error, 1 warning"]
+    assert rows[1][:2] == ["Result", "annotated, not certified: 1 error, 1 warning"]
     link_cells = [c for row in validation.iter_rows() for c in row if c.hyperlink]
     assert {c.hyperlink.location for c in link_cells} == {"'Actions'!F3", "'Actions'!M3"}
     # The staff's dropdowns survive in the copy.

@@ -111,6 +111,7 @@ COMMAND_MODULES = (
     "colour",
     "validate",
     "verify",
+    "keys",
     "consolidate",
     "summarise",
     "weekly",

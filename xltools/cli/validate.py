@@ -31,8 +31,15 @@ def format_finding(finding) -> str:
     type=click.Path(file_okay=False),
     help="Write an annotated copy of each workbook into this folder (originals untouched).",
 )
+@click.option(
+    "--sign",
+    "sign_key",
+    type=click.Path(dir_okay=False),
+    metavar="KEY",
+    help="Sign the annotated copies' certificates with this private key ('xltools keys new').",
+)
 @click.pass_context
-def validate(ctx, paths, rules, reporting_date, as_json, annotate_dir):
+def validate(ctx, paths, rules, reporting_date, as_json, annotate_dir, sign_key):
     """Check plan workbooks (files or folders) against a rule pack.
 
     Exit status: 0 no errors (warnings allowed), 1 errors found, 2 a file
@@ -42,6 +49,7 @@ def validate(ctx, paths, rules, reporting_date, as_json, annotate_dir):
     Examples:
       xltools validate returned/
       xltools validate plan.xlsx --rules audit --annotate checked/
+      xltools validate plan.xlsx --annotate checked/ --sign keys/audit-team.key
       xltools validate returned/ --json > findings.json
     """
     from xltools.annotate import annotate
@@ -49,12 +57,19 @@ def validate(ctx, paths, rules, reporting_date, as_json, annotate_dir):
     from xltools.validate import validate as run_validation
     from xltools.words import plural
 
+    if sign_key and not annotate_dir:
+        raise click.UsageError("--sign signs the annotated copies: give --annotate OUTDIR too")
+    signing_key = None
+    if sign_key:
+        from xltools.keys import load_signing_key
+
+        signing_key = load_signing_key(sign_key)  # before the work: a wrong passphrase stops here
     pack = load_pack(rules)
     report = run_validation(paths, pack, reporting_date)
     if annotate_dir:
         for file_report in report.files:
             if file_report.status != "unreadable":
-                annotate(file_report, annotate_dir, pack)
+                annotate(file_report, annotate_dir, pack, signing_key=signing_key)
     if as_json:
         echo_json(report.to_dict())
     else:
