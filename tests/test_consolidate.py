@@ -247,8 +247,8 @@ def test_cli_json_equals_library_and_exit_status(inbox, tmp_path):
     result = CliRunner().invoke(cli, ["consolidate", str(tmp_path / "nope"), "-o", str(out)])
     assert result.exit_code == 2
     assert result.output == (
-        f"xltools: error: {tmp_path / 'nope'}: is not a folder: give the folder the plans are "
-        "collected in\n"
+        f"xltools: error: {tmp_path / 'nope'}: is not a folder (or does not exist): give the "
+        "folder the plans are collected in; nothing was written\n"
     )
 
 

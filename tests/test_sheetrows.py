@@ -90,6 +90,7 @@ def test_register_is_reproducible_and_leaves_nothing_behind(tmp_path):
 
 def test_an_empty_register_keeps_its_header(tmp_path):
     (tmp_path / "inbox").mkdir()
+    (tmp_path / "inbox" / "empty.xlsx").write_bytes(b"")  # not read: no actions at all
     result = consolidate(tmp_path / "inbox", dt.date(2003, 11, 24))
     path = write_register(result, tmp_path / "register.xlsx")
     book = openpyxl.load_workbook(path)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import functools
+import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,9 +28,11 @@ from pathlib import Path
 from xltools import model
 from xltools.cells import EXCEL_CELL_LIMIT, clean_text, fits_in_cell
 from xltools.errors import XltoolsError
+from xltools.fileio import remove_leftovers
 from xltools.findings import WARNING, FileReport, Finding
 from xltools.gcpause import paused_gc
-from xltools.history import Change, History, Snapshot, plan_key
+from xltools.history import Change, History, NotReturned, Snapshot, history_error, plan_key
+from xltools.locks import FileLock
 from xltools.read import DEFAULT_LIMITS, Limits, PlanTable, discover
 from xltools.register_sheets import (
     DAYS_OVERDUE,
@@ -112,6 +115,14 @@ class Consolidation:
     reports: list[FileReport] = field(default_factory=list, repr=False)
     inbox: Path | None = None
     loop: object | None = None  # packs.LoopStatus, with consolidate --packs
+    # Plans returned last time and not this week, their actions carried in the history.
+    not_returned: list[NotReturned] = field(default_factory=list)
+    snapshots: list = field(default_factory=list, repr=False)  # (summary, rows) per plan
+
+    def pop_snapshots(self):
+        """Each plan's summary and rows, for the history, once."""
+        taken, self.snapshots = self.snapshots, []
+        return taken
 
     def display_path(self, path: Path) -> str:
         """A file as the coordinator knows it: relative to the inbox."""
@@ -144,7 +155,10 @@ class Consolidation:
 
     @property
     def exit_status(self) -> int:
-        """0 every plan read and valid (warnings allowed), 1 some plan unreadable or invalid."""
+        """0 every plan read and valid (warnings allowed), 1 some plan unreadable or invalid,
+        or not returned."""
+        if self.not_returned:
+            return 1
         for problem in self.problems:
             if problem.kind == "unreadable" or any(f.severity == "error" for f in problem.findings):
                 return 1
@@ -159,6 +173,7 @@ class Consolidation:
             "due_soon": len(self.due_soon),
             "problems": len(self.problems),
             "changes": len(self.changes),
+            "plans_not_returned": len(self.not_returned),
         }
 
     def to_dict(self) -> dict:
@@ -169,6 +184,7 @@ class Consolidation:
             "plans": [p.to_dict() for p in self.plans],
             "problems": [p.to_dict() for p in self.problems],
             "changes": [c.to_dict() for c in self.changes],
+            "not_returned": [n.to_dict() for n in self.not_returned],
             "skipped": [{"path": str(p), "reason": r} for p, r in self.skipped],
             "register": [{k: _json_value(v) for k, v in row.items()} for row in self.rows],
             **(
@@ -231,65 +247,104 @@ def consolidate(
     progress: Callable[[Path], None] | None = None,
     workers: int | None = None,
     packs: str | Path | None = None,
+    register: str | Path | None = None,
 ) -> Consolidation:
     """Roll up every plan under ``inbox`` into one register (see the module docstring).
 
     ``workers``: processes reading the plans (default one per core for many files).
     ``packs``: the update packs' folder: its ledger's returns, extension requests and
     packs not returned join the result (``loop``), and its grants the history.
+    ``register``: the register workbook to write. With a ``history`` the two land
+    together: the week is committed to the history only once the register is written,
+    so a register that cannot be written (a full disk, a read-only folder, a kill)
+    leaves the history at the previous week.
     """
     inbox = Path(inbox)
     if not inbox.is_dir():
-        raise XltoolsError("is not a folder: give the folder the plans are collected in", inbox)
+        raise XltoolsError(
+            "is not a folder (or does not exist): give the folder the plans are collected in; "
+            "nothing was written",
+            inbox,
+        )
     reporting_date = reporting_date or dt.date.today()
     pack = rules if isinstance(rules, RulePack) else load_pack(rules)
+    # What killed runs of this tool left (their temporary files and folders), only those.
+    remove_leftovers(*([Path(register).parent] if register is not None else []))
     discovery = discover([inbox])
+    if not discovery.workbooks:
+        # An empty inbox is a wrong path or an unmounted drive far more often than a
+        # week with no plans: recording it would mark every action as gone.
+        raise XltoolsError(
+            "no plan workbooks (.xlsx, .xlsm) in this folder: check the inbox path (is the "
+            "shared drive mounted?); nothing was written",
+            inbox,
+        )
+    try:
+        return _consolidate(
+            inbox, discovery, reporting_date, pack, history, limits, progress, workers, register,
+            packs,
+        )  # fmt: skip
+    except sqlite3.Error as error:
+        raise history_error(Path(history), error) from None
 
+
+def _consolidate(
+    inbox, discovery, reporting_date, pack, history, limits, progress, workers, register, packs
+) -> Consolidation:
+    with contextlib.ExitStack() as stack:
+        store = recording = None
+        if history is not None:
+            history = Path(history)
+            stack.enter_context(
+                FileLock(
+                    history.with_name(f".{history.name}.lock"),
+                    "another xltools consolidate on the same history",
+                    "wait for it to finish, then run again",
+                )
+            )
+            store = stack.enter_context(History(history))
+            recording = stack.enter_context(store.recording(reporting_date))
+        stack.enter_context(paused_gc())
+        result = _roll_up(inbox, discovery, reporting_date, pack, limits, progress, workers)
+        if recording:
+            # Each plan's actions, then those of the plans not returned this week.
+            for summary, plan_rows in result.pop_snapshots():
+                recording.add(_snapshots(plan_rows, summary.key))
+            result.not_returned = recording.carry_forward({p.key for p in result.plans})
+        if packs is not None:
+            result.loop = _weekly_loop(packs, result.plans, store, reporting_date)
+        if recording:
+            result.changes = store.changes(reporting_date)
+        if register is not None:
+            from xltools.register import write_register
+
+            write_register(result, register)
+    return result
+
+
+def _roll_up(inbox, discovery, reporting_date, pack, limits, progress, workers) -> Consolidation:
     reports = iter_reports(discovery.workbooks, pack, reporting_date, limits, progress, workers)
-    ordered: list[FileReport] = []
-    rows: list[dict[str, object]] = []
-    plans: list[PlanSummary] = []
-    problems: list[Problem] = []
+    result = Consolidation(reporting_date, pack.name, [], [], [], [], discovery.skipped, [], inbox)
     keys_seen: set[str] = set()
-    store = History(history) if history is not None else None
-    with store or contextlib.nullcontext(), paused_gc():
-        # One transaction: a run that fails half way leaves the history as it was.
-        with store.recording(reporting_date) if store else contextlib.nullcontext() as recording:
-            # Each plan joins the register (and the history) as soon as its chunk is
-            # read, while the workers read the next ones.
-            for path, report in zip(discovery.workbooks, reports, strict=True):
-                ordered.append(report)
-                if report.status == "unreadable":
-                    problems.append(
-                        Problem(path, "unreadable", report.error or "could not be read")
-                    )
-                    continue
-                summary, plan_rows = _plan_rows(report, path.relative_to(inbox), reporting_date)
-                if summary.key in keys_seen:
-                    # Two files claim the same plan (a copy left in the inbox?): keep apart.
-                    summary.key = f"{summary.key} ({summary.source_file})"
-                keys_seen.add(summary.key)
-                plans.append(summary)
-                rows.extend(plan_rows)
-                if report.findings:
-                    reason = f"{summary.errors} error(s), {summary.warnings} warning(s)"
-                    problems.append(Problem(path, "findings", reason, tuple(report.findings)))
-                if recording:
-                    recording.add(_snapshots(plan_rows, summary.key))
-        loop = _weekly_loop(packs, plans, store, reporting_date) if packs is not None else None
-        changes = store.changes(reporting_date) if store else []
-    return Consolidation(
-        reporting_date,
-        pack.name,
-        rows,
-        plans,
-        problems,
-        changes,
-        discovery.skipped,
-        ordered,
-        inbox,
-        loop=loop,
-    )
+    # Each plan joins the register as soon as its chunk is read, while the workers
+    # read the next ones.
+    for path, report in zip(discovery.workbooks, reports, strict=True):
+        result.reports.append(report)
+        if report.status == "unreadable":
+            result.problems.append(Problem(path, "unreadable", report.error or "could not be read"))
+            continue
+        summary, plan_rows = _plan_rows(report, path.relative_to(inbox), reporting_date)
+        if summary.key in keys_seen:
+            # Two files claim the same plan (a copy left in the inbox?): keep apart.
+            summary.key = f"{summary.key} ({summary.source_file})"
+        keys_seen.add(summary.key)
+        result.plans.append(summary)
+        result.rows.extend(plan_rows)
+        result.snapshots.append((summary, plan_rows))
+        if report.findings:
+            reason = f"{summary.errors} error(s), {summary.warnings} warning(s)"
+            result.problems.append(Problem(path, "findings", reason, tuple(report.findings)))
+    return result
 
 
 def _weekly_loop(packdir, plans: list[PlanSummary], store: History | None, reporting_date):

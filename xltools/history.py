@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import itertools
+import os
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
@@ -24,41 +25,58 @@ from pathlib import Path
 from typing import NamedTuple
 
 from xltools import model
+from xltools.errors import XltoolsError
 from xltools.words import plural, times
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS snapshot (
-    reporting_date TEXT NOT NULL,
-    plan_key TEXT NOT NULL,
-    ref TEXT NOT NULL,
-    organisation TEXT,
-    plan_title TEXT,
-    action TEXT,
-    lead TEXT,
-    status TEXT,
-    due_date TEXT,
-    progress TEXT,
-    PRIMARY KEY (reporting_date, plan_key, ref)
-);
--- One action's history, for its slips and how long its progress has stood still.
-CREATE INDEX IF NOT EXISTS snapshot_by_action ON snapshot (plan_key, ref, reporting_date);
--- Due-date revisions the coordinator granted (merge --grant), so a move to the granted
--- date shows as an extension granted, not a slip nobody announced.
-CREATE TABLE IF NOT EXISTS extension_grant (
-    plan_key TEXT NOT NULL,
-    ref TEXT NOT NULL,
-    new_due TEXT NOT NULL,
-    old_due TEXT,
-    granted_on TEXT NOT NULL,
-    PRIMARY KEY (plan_key, ref, new_due)
-);
-CREATE TABLE IF NOT EXISTS run (
-    reporting_date TEXT PRIMARY KEY,
-    recorded_at TEXT NOT NULL,
-    plans INTEGER NOT NULL,
-    actions INTEGER NOT NULL
-);
-"""
+# The history's schema, as an ordered list of migrations: migration N takes a history
+# from version N to N+1 (``PRAGMA user_version``). A new table or column is one more
+# entry appended at the end; an entry already released is never edited.
+MIGRATIONS: list[str] = [
+    # 0 -> 1: snapshots of every action, one row per run.
+    """
+    CREATE TABLE IF NOT EXISTS snapshot (
+        reporting_date TEXT NOT NULL,
+        plan_key TEXT NOT NULL,
+        ref TEXT NOT NULL,
+        organisation TEXT,
+        plan_title TEXT,
+        action TEXT,
+        lead TEXT,
+        status TEXT,
+        due_date TEXT,
+        progress TEXT,
+        PRIMARY KEY (reporting_date, plan_key, ref)
+    );
+    -- One action's history, for its slips and how long its progress has stood still.
+    CREATE INDEX IF NOT EXISTS snapshot_by_action ON snapshot (plan_key, ref, reporting_date);
+    CREATE TABLE IF NOT EXISTS run (
+        reporting_date TEXT PRIMARY KEY,
+        recorded_at TEXT NOT NULL,
+        plans INTEGER NOT NULL,
+        actions INTEGER NOT NULL
+    );
+    """,
+    # 1 -> 2: a plan not returned this week has its actions carried at their last
+    # known state, marked so (carried = 1), instead of being recorded as gone.
+    """
+    ALTER TABLE snapshot ADD COLUMN carried INTEGER NOT NULL DEFAULT 0;
+    """,
+    # 2 -> 3: due-date revisions the coordinator granted (merge --grant), so a move to
+    # the granted date shows as an extension granted, not a slip nobody announced.
+    """
+    CREATE TABLE IF NOT EXISTS extension_grant (
+        plan_key TEXT NOT NULL,
+        ref TEXT NOT NULL,
+        new_due TEXT NOT NULL,
+        old_due TEXT,
+        granted_on TEXT NOT NULL,
+        PRIMARY KEY (plan_key, ref, new_due)
+    );
+    """,
+]
+SCHEMA_VERSION = len(MIGRATIONS)
+# How long to wait for another process to finish with the history before giving up.
+LOCK_WAIT_SECONDS = 10.0
 FIELDS = ("organisation", "plan_title", "action", "lead", "status", "due_date", "progress")
 
 
@@ -91,9 +109,24 @@ class Change:
         return asdict(self)
 
 
+@dataclass(frozen=True)
+class NotReturned:
+    """A plan returned before and not this week: its actions are carried at their last
+    known state (in the history, marked as carried), not counted as gone."""
+
+    plan: str
+    last_returned: dt.date | None
+    actions: int
+
+    def to_dict(self) -> dict:
+        last = self.last_returned.isoformat() if self.last_returned else None
+        return {"plan": self.plan, "last_returned": last, "actions": self.actions}
+
+
 CHANGE_KINDS = {
     "new": "New action",
     "gone": "Action no longer in the plan",
+    "not-returned": "Plan not returned this week (actions carried at their last state)",
     "status-better": "Status improved",
     "status-worse": "Status worsened",
     "status": "Status changed",
@@ -136,28 +169,94 @@ class Recording:
             for s in snapshots
         ]
         self.connection.executemany(
-            "INSERT OR REPLACE INTO snapshot VALUES (?,?,?,?,?,?,?,?,?,?)", rows
+            "INSERT OR REPLACE INTO snapshot (reporting_date, plan_key, ref, "
+            + ", ".join(FIELDS)
+            + ") VALUES (?,?,?,?,?,?,?,?,?,?)",
+            rows,
         )
         self.plans += 1
         self.actions += len(rows)
 
+    def carry_forward(self, returned: set[str]) -> list[NotReturned]:
+        """Carry the actions of every plan in the previous run and not in ``returned`` into
+        this run, at their last known state and marked as carried; say which plans."""
+        previous = self.connection.execute(
+            "SELECT MAX(reporting_date) FROM run WHERE reporting_date < ?", (self.day,)
+        ).fetchone()[0]
+        if previous is None:
+            return []
+        missing = [
+            key
+            for (key,) in self.connection.execute(
+                "SELECT DISTINCT plan_key FROM snapshot WHERE reporting_date = ? ORDER BY 1",
+                (previous,),
+            )
+            if key not in returned
+        ]
+        result = []
+        for key in missing:
+            cursor = self.connection.execute(
+                "INSERT OR REPLACE INTO snapshot (reporting_date, plan_key, ref, "
+                + ", ".join(FIELDS)
+                + ", carried) SELECT ?, plan_key, ref, "
+                + ", ".join(FIELDS)
+                + ", 1 FROM snapshot WHERE reporting_date = ? AND plan_key = ?",
+                (self.day, previous, key),
+            )
+            (last_returned,) = self.connection.execute(
+                "SELECT MAX(reporting_date) FROM snapshot WHERE plan_key = ? AND carried = 0"
+                " AND reporting_date < ?",
+                (key, self.day),
+            ).fetchone()
+            result.append(
+                NotReturned(
+                    key,
+                    dt.date.fromisoformat(last_returned) if last_returned else None,
+                    cursor.rowcount,
+                )
+            )
+        return result
+
 
 class History:
-    """The SQLite history file. Use as a context manager."""
+    """The SQLite history file. Use as a context manager.
 
-    def __init__(self, path: str | Path) -> None:
+    Opening it brings an older schema up to date (see ``MIGRATIONS``) and refuses a
+    newer one; another process holding it is waited for, a bounded time.
+    """
+
+    def __init__(self, path: str | Path, wait_seconds: float | None = None) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        wait = LOCK_WAIT_SECONDS if wait_seconds is None else wait_seconds
         try:
-            self.connection = sqlite3.connect(self.path)
-            self.connection.executescript(SCHEMA)
-        except sqlite3.DatabaseError as error:
-            from xltools.errors import XltoolsError
+            self.connection = sqlite3.connect(self.path, timeout=wait)
+        except sqlite3.Error as error:
+            raise history_error(self.path, error) from None
+        try:
+            self._migrate()
+        except sqlite3.Error as error:
+            self.connection.close()
+            raise history_error(self.path, error) from None
+        except XltoolsError:
+            self.connection.close()
+            raise
 
+    def _migrate(self) -> None:
+        (version,) = self.connection.execute("PRAGMA user_version").fetchone()
+        if version > SCHEMA_VERSION:
             raise XltoolsError(
-                f"the history file cannot be used ({error}): move it aside to start a new one",
+                f"the history was written by a newer xltools (history version {version}; "
+                f"this xltools reads up to {SCHEMA_VERSION}): upgrade xltools (pip install "
+                "--upgrade xltools) and run again",
                 self.path,
-            ) from None
+            )
+        for number in range(version, SCHEMA_VERSION):
+            # Each step and its version number in one transaction: a step is done or not.
+            self.connection.executescript(
+                f"BEGIN IMMEDIATE; {MIGRATIONS[number]}; PRAGMA user_version = {number + 1}; "
+                "COMMIT;"
+            )
 
     def __enter__(self) -> History:
         return self
@@ -179,15 +278,16 @@ class History:
         recording = Recording(self.connection, day)
         with self.connection:
             self.connection.execute("DELETE FROM snapshot WHERE reporting_date = ?", (day,))
-            yield recording
+            # The run is known from the start, so that the changes can be worked out
+            # before the transaction ends (the register is written before it commits).
             self.connection.execute(
                 "INSERT OR REPLACE INTO run VALUES (?,?,?,?)",
-                (
-                    day,
-                    dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-                    recording.plans,
-                    recording.actions,
-                ),
+                (day, dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), 0, 0),
+            )
+            yield recording
+            self.connection.execute(
+                "UPDATE run SET plans = ?, actions = ? WHERE reporting_date = ?",
+                (recording.plans, recording.actions, day),
             )
 
     def record_grant(
@@ -198,18 +298,21 @@ class History:
         old_due: dt.date | None,
         granted_on: dt.date,
     ) -> None:
-        """Record that the coordinator granted moving an action's due date to ``new_due``."""
+        """Record that the coordinator granted moving an action's due date to ``new_due``
+        (within a run's recording, as part of its transaction)."""
+        row = (
+            plan_key,
+            ref,
+            new_due.isoformat(),
+            old_due.isoformat() if old_due else None,
+            granted_on.isoformat(),
+        )
+        statement = "INSERT OR IGNORE INTO extension_grant VALUES (?,?,?,?,?)"
+        if self.connection.in_transaction:
+            self.connection.execute(statement, row)  # committed with the run, or not at all
+            return
         with self.connection:
-            self.connection.execute(
-                "INSERT OR IGNORE INTO extension_grant VALUES (?,?,?,?,?)",
-                (
-                    plan_key,
-                    ref,
-                    new_due.isoformat(),
-                    old_due.isoformat() if old_due else None,
-                    granted_on.isoformat(),
-                ),
-            )
+            self.connection.execute(statement, row)
 
     def grants(self) -> dict[tuple[str, str, str], str]:
         """Granted revisions: (plan key, Ref, new due date ISO) -> the date granted (ISO)."""
@@ -260,6 +363,12 @@ class History:
         unchanged_since = self._progress_unchanged_since(reporting_date)
         granted = self.grants()
         changes: list[Change] = []
+        carried = self._carried(reporting_date)
+        for plan, (count, last) in sorted(carried.items()):
+            detail = f"{count} action(s) carried as last returned" + (
+                f" on {last.strftime('%d/%m/%Y')}" if last else ""
+            )
+            changes.append(Change("not-returned", plan, "", "", "", "", detail))
         for key in sorted(current.keys() - previous.keys()):
             now = current[key]
             changes.append(Change("new", now.plan_key, now.ref, now.action, "", now.status, ""))
@@ -280,6 +389,23 @@ class History:
                 )
             )
         return changes
+
+    def _carried(self, reporting_date: dt.date) -> dict[str, tuple[int, dt.date | None]]:
+        """Plans not returned at ``reporting_date``: how many actions carried, last returned."""
+        rows = self.connection.execute(
+            """
+            SELECT plan_key, COUNT(*), (
+                SELECT MAX(earlier.reporting_date) FROM snapshot AS earlier
+                WHERE earlier.plan_key = s.plan_key AND earlier.carried = 0
+                  AND earlier.reporting_date < :day
+            ) FROM snapshot AS s WHERE reporting_date = :day AND carried = 1 GROUP BY plan_key
+            """,
+            {"day": reporting_date.isoformat()},
+        )
+        return {
+            plan: (count, dt.date.fromisoformat(last) if last else None)
+            for plan, count, last in rows
+        }
 
     def _times_slipped(self, key: tuple[str, str], reporting_date: dt.date) -> int:
         """How often an action's due date has moved later, up to ``reporting_date``."""
@@ -392,3 +518,58 @@ def _compare(
                 )
             )
     return changes
+
+
+def history_error(path: Path, error: sqlite3.Error) -> XltoolsError:
+    """What went wrong with the history, in words that say what to do."""
+    text = str(error).lower()
+    if "locked" in text or "busy" in text:
+        who = _holders(path)
+        return XltoolsError(
+            f"the history is locked by {who or 'another program'}: wait for it to finish "
+            "(or close it), then run again",
+            path,
+        )
+    if "readonly" in text or "read-only" in text or "unable to open" in text:
+        return XltoolsError(
+            "the history cannot be written (a read-only folder or file, or no permission): "
+            "give a --history in a folder you can write to",
+            path,
+        )
+    if "disk" in text and "full" in text:
+        return XltoolsError(
+            "the disk holding the history is full: free some space and run again", path
+        )
+    return XltoolsError(
+        "the history is damaged (not an SQLite database xltools can read): restore it from "
+        "your backup, or give a new --history to start a new one",
+        path,
+    )
+
+
+def _holders(path: Path) -> str:
+    """The programs that have the history open (Linux: from /proc), e.g. "xltools (process
+    812)"; empty where that cannot be known."""
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return ""
+    wanted = {str(path.resolve()) + suffix for suffix in ("", "-journal", "-wal", "-shm")}
+    found = []
+    for entry in proc.iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            targets = {os.readlink(fd) for fd in (entry / "fd").iterdir()}
+            if targets & wanted:
+                command = (entry / "cmdline").read_bytes().split(b"\0")
+                found.append(f"{_program(command)} (process {entry.name})")
+        except OSError:
+            continue  # gone, or not ours to look at
+    return ", ".join(found)
+
+
+def _program(command: list[bytes]) -> str:
+    words = [Path(os.fsdecode(word)).name for word in command if word]
+    if any(word == "xltools" or word.startswith("xltools") for word in words):
+        return "another xltools run"
+    return words[0] if words else "another program"

@@ -30,7 +30,7 @@ from pathlib import Path
 from xltools import model
 from xltools.cells import clean_text, column_letters
 from xltools.consolidate import Consolidation
-from xltools.fileio import atomic_path, scratch_path
+from xltools.fileio import atomic_path, scratch_path, writing
 from xltools.history import CHANGE_KINDS
 from xltools.register_sheets import (
     ACTIONS,
@@ -143,7 +143,7 @@ def write_register(result: Consolidation, path: str | Path) -> Path:
         for sheet in sheets
         if sheet.kind != SUMMARY
     ]
-    with atomic_path(path) as temporary, scratch_path(path) as parts:
+    with writing(path), atomic_path(path) as temporary, scratch_path(path) as parts:
         # constant_memory streams rows to disk, so every sheet is written strictly
         # row by row. The streamed sheets get their header here and their rows below.
         workbook = new_workbook(parts, constant_memory=True, title=SUMMARY_TITLE)

@@ -263,6 +263,9 @@ def _rows_to_file(writer: RowWriter, rows: Sequence, start: int, stop: int, path
 
 
 def _second_halves_main(jobs: list[tuple[RowWriter, Sequence, int, int, Path]]) -> None:
+    from xltools.workers import end_with_parent
+
+    end_with_parent()
     for job in jobs:
         _rows_to_file(*job)
 
@@ -289,9 +292,9 @@ class _SecondHalves:
         big = [sheet for sheet in sheets if len(sheet.rows) >= PARALLEL_FROM_ROWS]
         if not big:
             return
-        import tempfile
+        from xltools.fileio import scratch_folder
 
-        self._folder = tempfile.TemporaryDirectory(prefix="xltools-rows-")
+        self._folder = scratch_folder("rows")
         jobs = []
         for number, sheet in enumerate(big):
             self._splits[sheet.name] = len(sheet.rows) // 2

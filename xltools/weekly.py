@@ -223,16 +223,18 @@ def run_once(config: WeeklyConfig, reporting_date: dt.date | None = None) -> Wee
     from xltools import summary
     from xltools.consolidate import consolidate
     from xltools.mail import send, write_outbox
-    from xltools.register import write_register
 
     reporting_date = reporting_date or dt.date.today()
     with RunLock(config.registers / LOCK_NAME):
         LOG.info("weekly run for %s: reading %s", reporting_date.isoformat(), config.inbox)
-        result = consolidate(
-            config.inbox, reporting_date, rules=config.rules, history=config.history
-        )
         register = config.registers / f"register-{reporting_date.isoformat()}.xlsx"
-        write_register(result, register)
+        result = consolidate(
+            config.inbox,
+            reporting_date,
+            rules=config.rules,
+            history=config.history,
+            register=register,
+        )
         totals = result.totals()
         text = (
             f"{plural(totals['plans_read'], 'plan')}, {plural(totals['actions'], 'action')}, "

@@ -79,10 +79,18 @@ def echo_json(data: object) -> None:
     click.echo(json.dumps(data, indent=2, ensure_ascii=False))
 
 
+def shown(path) -> str:
+    """A file name as it can be printed: bytes that are not text in the file system's
+    encoding (a name made on another system) shown as \\xNN, never a crash."""
+    import os
+
+    return os.fsencode(str(path)).decode("utf-8", "backslashreplace")
+
+
 def echo_skipped(skipped) -> None:
     """Say which files a folder search passed over, and why, the same way in every command."""
     for path, reason in skipped:
-        click.echo(f"{path}: skipped ({reason})")
+        click.echo(f"{shown(path)}: skipped ({reason})")
 
 
 json_option = click.option(

@@ -13,6 +13,7 @@ from xltools.cli import (
     json_option,
     reporting_date_option,
     rules_option,
+    shown,
 )
 
 
@@ -99,7 +100,6 @@ def consolidate(ctx, inbox, output, reporting_date, rules, history, packdir, as_
       xltools consolidate inbox/ -o register.xlsx --packs packs/
     """
     from xltools.consolidate import consolidate as run_consolidation
-    from xltools.register import write_register
 
     result = run_with_progress(
         run_consolidation,
@@ -109,16 +109,20 @@ def consolidate(ctx, inbox, output, reporting_date, rules, history, packdir, as_
         rules=rules,
         history=history or default_history(output),
         packs=packdir,
+        register=output,
     )
-    write_register(result, output)
     if as_json:
         echo_json(result.to_dict())
     else:
         echo_skipped(result.skipped)
         for problem in result.problems:
-            click.echo(f"problem: {problem.path}: {problem.reason}")
-        if not result.plans and not result.problems:
-            click.echo(f"warning: no plan workbooks found under {inbox}", err=True)
+            click.echo(f"problem: {shown(problem.path)}: {problem.reason}")
+        for plan in result.not_returned:
+            last = plan.last_returned.isoformat() if plan.last_returned else "an earlier run"
+            click.echo(
+                f"not returned: {plan.plan} (last returned {last}; {plan.actions} action(s) "
+                "carried at their last state)"
+            )
         if result.loop is not None:
             for pack in result.loop.not_returned:
                 click.echo(f"not returned by {pack['reply_by']}: {pack['lead']} ({pack['file']})")
