@@ -6,6 +6,7 @@ import csv
 import datetime as dt
 import importlib.util
 import json
+import sys
 
 import openpyxl
 import pytest
@@ -53,6 +54,14 @@ def by_ref(result) -> dict[str, dict]:
         ("31/03/2025", dt.date(2025, 3, 31)),
         ("Dec 2004\n\nOngoing\n\nSept 2003", dt.date(2004, 12, 31)),
         ("Ongoing", None),
+        ("31.12.25", dt.date(2025, 12, 31)),
+        ("Mar-25", dt.date(2025, 3, 31)),
+        ("30-Sep-2015", dt.date(2015, 9, 30)),
+        ("w/c 15/07/24", dt.date(2024, 7, 15)),
+        ("Q4 2025/26", dt.date(2026, 3, 31)),
+        ("End of Q2", None),
+        ("Immediate", None),
+        ("TBC", None),
         ("As soon as possible", None),
     ],
 )
@@ -271,8 +280,10 @@ def test_cli_import_writes_the_standard_workbook_and_report(tmp_path):
     no_org = CliRunner().invoke(
         cli, ["import", str(LEGACY / "brent-physical-disabilities-2003.txt"), "-o", str(out)]
     )
-    assert no_org.exit_code == 1  # the plan needs an organisation: the findings say so
-    assert "0 warnings" in no_org.output and "1 error," in no_org.output
+    # Brent's plan names no council: said so on the Plan sheet and in the report.
+    assert no_org.exit_code == 0, no_org.output
+    assert "the plan names no council or trust" in no_org.output
+    assert openpyxl.load_workbook(out)["Plan"]["B1"].value == "Not stated in the source plan"
 
 
 def test_a_file_with_no_table_is_a_clear_error(tmp_path):
@@ -282,3 +293,138 @@ def test_a_file_with_no_table_is_a_clear_error(tmp_path):
     assert result.exit_code == 2
     assert result.output.startswith(f"xltools: error: {path}: no table header found")
     assert not (tmp_path / "out.xlsx").exists()
+
+
+def test_the_corpus_of_unseen_plans_holds_the_bar():
+    """Real published plans in layouts the team never used (tests/corpus/score.py)."""
+    spec = importlib.util.spec_from_file_location("score", REPO / "tests" / "corpus" / "score.py")
+    score = importlib.util.module_from_spec(spec)
+    sys.modules["score"] = score  # its dataclasses look their module up
+    spec.loader.exec_module(score)
+    scores = score.score_corpus()
+    fields, counts = score.summary(scores)
+    assert len(scores) >= 3
+    assert fields >= 0.9, [(s.name, s.wrong) for s in scores]
+    assert counts >= 0.9 * len(scores), [(s.name, s.found_actions) for s in scores]
+
+
+def test_status_words_of_many_kinds():
+    from xltools.importers.layout import read_status
+
+    assert read_status("Achieved") == model.COMPLETE
+    assert read_status("Blue – complete & assured") == model.COMPLETE
+    assert read_status("Slippage") == model.AT_RISK
+    assert read_status("Superseded") == model.WITHDRAWN
+    assert read_status("Deferred") == model.OFF_TRACK
+    assert read_status("100% complete") == model.COMPLETE
+    assert read_status("35%") == model.ON_TRACK
+    assert read_status("0%") == model.NOT_STARTED
+    assert read_status("Amber") == model.AT_RISK
+    assert read_status("see notes") is None
+
+
+def _tracker(tmp_path):
+    """An audit tracker: a row of column letters, question headers, ditto marks, % complete."""
+    path = tmp_path / "tracker.csv"
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["Borough Council of Westshire: internal audit follow-up tracker"])
+        writer.writerow(["A", "B", "C", "D", "E", "F"])
+        writer.writerow(["Rec no", "Finding", "What?", "Who?", "By when?", "% complete"])
+        writer.writerow(["1", "Payroll", "Reconcile payroll monthly", "J Smith", "Mar-25", "100%"])
+        writer.writerow(
+            ["2", "Payroll", "Review starters and leavers", "As above", "31.12.25", "40%"]
+        )
+        writer.writerow(["3", "Creditors", "Check supplier bank changes", '"', "Q4 2025/26", "0%"])
+    return path
+
+
+def test_an_audit_tracker_with_question_headers_and_ditto_marks(tmp_path):
+    result = import_plan(_tracker(tmp_path), reporting_date=dt.date(2025, 6, 1))
+    actions = by_ref(result)
+    assert result.report["header_line"] == 3  # the row of letters above is not the header
+    assert result.report["columns"]["What?"] == model.ACTION
+    assert result.report["columns"]["Who?"] == model.LEAD
+    assert result.report["columns"]["% complete"] == model.STATUS
+    assert result.report["columns"]["Finding"] == model.AREA
+    assert actions["2"][model.LEAD] == actions["3"][model.LEAD] == "J Smith"
+    assert any("'As above'" in j["judgement"] for j in result.report["judgements"])
+    assert actions["1"][model.STATUS] == model.COMPLETE
+    assert actions["2"][model.STATUS] == model.ON_TRACK
+    assert actions["3"][model.DUE_DATE] == dt.date(2026, 3, 31)
+    assert result.plan[model.ORGANISATION] == "Borough Council of Westshire"
+    assert len(set(result.report["columns"].values()) & set(model.ACTION_COLUMN_NAMES)) == 6
+
+
+def test_the_printed_mapping_passed_back_gives_the_same_import(tmp_path):
+    path = _tracker(tmp_path)
+    first = CliRunner().invoke(cli, ["import", str(path), "--dry-run"])
+    assert first.exit_code == 0, first.output
+    printed = first.output.split("pass it back with --map):\n", 1)[1].split("first ", 1)[0]
+    mapping = tmp_path / "mapping.yaml"
+    mapping.write_text("\n".join(line[4:] for line in printed.splitlines()) + "\n")
+    again = import_plan(path, reporting_date=dt.date(2025, 6, 1), **_mapping_args(mapping))
+    plain = import_plan(path, reporting_date=dt.date(2025, 6, 1))
+    assert again.actions == plain.actions
+    # Corrected by the user: the finding is the Action, "What?" kept as an extra column.
+    mapping.write_text(
+        mapping.read_text()
+        .replace("What?: Action", "What?: keep")
+        .replace("Finding: Area for improvement", "Finding: Action")
+    )
+    told = import_plan(path, reporting_date=dt.date(2025, 6, 1), **_mapping_args(mapping))
+    assert told.actions[0][model.ACTION] == "Payroll" and told.actions[0]["What?"]
+
+
+def _mapping_args(mapping):
+    from xltools.importers import read_mapping
+
+    header_row, told = read_mapping(mapping)
+    return {"header_row": header_row, "mapping": told}
+
+
+def test_column_and_header_row_options_and_dry_run(tmp_path):
+    path = _tracker(tmp_path)
+    out = tmp_path / "out.xlsx"
+    result = CliRunner().invoke(
+        cli,
+        [
+            "import",
+            str(path),
+            "--dry-run",
+            "--header-row",
+            "3",
+            "--column",
+            "Who?=keep",
+            "--column",
+            "column 1=Ref",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "'Who?' -> kept as extra column" in result.output
+    assert "Ref: 1" in result.output and "(dry run: nothing written)" in result.output
+    assert not out.exists()
+    bad = CliRunner().invoke(cli, ["import", str(path), "--dry-run", "--column", "Nope=Action"])
+    assert bad.exit_code == 2 and "no column headed 'Nope'" in bad.output
+
+
+def test_no_actions_is_an_error_that_says_why(tmp_path):
+    path = tmp_path / "empty.csv"
+    path.write_text("Action,Lead officer,Timescale,Status\n,,,\n")
+    result = CliRunner().invoke(cli, ["import", str(path), "-o", str(tmp_path / "o.xlsx")])
+    assert result.exit_code == 1
+    assert "0 actions found: header taken on line 1" in result.output
+    assert "'Action' -> Action" in result.output
+    assert not (tmp_path / "o.xlsx").exists()
+
+
+def test_import_prints_its_findings_as_validate_does(tmp_path):
+    path = tmp_path / "plan.csv"
+    path.write_text("Ref,Action,Lead officer,Lead email,Timescale\n1,Do it,Al,al@,Mar-25\n")
+    out = tmp_path / "o.xlsx"
+    result = CliRunner().invoke(
+        cli, ["import", str(path), "-o", str(out), "--organisation", "Test"]
+    )
+    lines = [line for line in result.output.splitlines() if line.startswith(f"{out}  ")]
+    assert lines, result.output
+    assert result.output.splitlines()[-1].startswith(f"wrote {out}: ")

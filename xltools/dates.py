@@ -41,13 +41,16 @@ def _year(text: str) -> int:
 _PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"\b(\d{1,2})[/.-](\d{1,2})[/.-](\d{4}|\d{2})\b"), "dmy"),
     (
-        re.compile(r"\b(\d{1,2})(?:st|nd|rd|th)?\s+" + _MONTH + r"\.?,?\s+(\d{4})\b", re.I),
+        re.compile(
+            r"\b(\d{1,2})(?:st|nd|rd|th)?(?:\s+|-)" + _MONTH + r"\.?,?(?:\s+|-)(\d{4}|\d{2})\b",
+            re.I,
+        ),
         "day-month-year",
     ),
     (re.compile(r"\bq([1-4])\s*(\d{4})\s*[/-]\s*(\d{2}|\d{4})\b", re.I), "fy-quarter"),
     (re.compile(r"\bq([1-4])\s*(\d{4})\b", re.I), "quarter"),
     (
-        re.compile(_MONTH + r"\.?,?\s*(?:'|’)?(\d{4}|\d{2})\b(?!\s*[/-]\s*\d)", re.I),
+        re.compile(_MONTH + r"\.?,?(?:\s*|-)(?:'|’)?(\d{4}|\d{2})\b(?!\s*[/-]\s*\d)", re.I),
         "month-year",
     ),
     (
@@ -79,7 +82,7 @@ def _to_date(kind: str, match: re.Match[str]) -> dt.date | None:
         if kind == "dmy":
             return dt.date(_year(groups[2]), int(groups[1]), int(groups[0]))
         if kind == "day-month-year":
-            return dt.date(int(groups[2]), MONTHS[groups[1].lower()[:3]], int(groups[0]))
+            return dt.date(_year(groups[2]), MONTHS[groups[1].lower()[:3]], int(groups[0]))
         if kind == "fy-quarter":
             quarter, first_year = int(groups[0]), int(groups[1])
             # UK financial year: Q1 April-June ... Q4 January-March of the next year.

@@ -205,6 +205,45 @@ RAG_WORD_STATUS: Final = {
     label.lower(): status for status, label in STATUS_RAG.items() if label and label != GREY
 }
 
+# Status words plans write, beyond the standard ones, and the status each stands for
+# (imports). BRAG plans add blue for complete; "Blue - complete & assured" reads by
+# its first words.
+STATUS_WORDS: Final = {
+    **{status.lower(): status for status in STATUSES},
+    **RAG_WORD_STATUS,
+    "blue": COMPLETE,
+    "completed": COMPLETE,
+    "achieved": COMPLETE,
+    "done": COMPLETE,
+    "closed": COMPLETE,
+    "implemented": COMPLETE,
+    "complete and assured": COMPLETE,
+    "complete assured": COMPLETE,
+    "delivered": COMPLETE,
+    "on target": ON_TRACK,
+    "in progress": ON_TRACK,
+    "progressing": ON_TRACK,
+    "ongoing": ON_TRACK,
+    "partially implemented": AT_RISK,
+    "partially complete": AT_RISK,
+    "slippage": AT_RISK,
+    "slipped": AT_RISK,
+    "delayed": AT_RISK,
+    "behind": AT_RISK,
+    "behind target": AT_RISK,
+    "off target": OFF_TRACK,
+    "not achieved": OFF_TRACK,
+    "not implemented": OFF_TRACK,
+    "overdue": OFF_TRACK,
+    "deferred": OFF_TRACK,  # postponed: it will miss its date ("will miss the due date")
+    "superseded": WITHDRAWN,
+    "cancelled": WITHDRAWN,
+    "no longer required": WITHDRAWN,
+    "not started": NOT_STARTED,
+    "not yet started": NOT_STARTED,
+    "open": NOT_STARTED,
+}
+
 DUE_SOON_DAYS: Final = 28
 STALE_PROGRESS_DAYS: Final = 28
 
@@ -274,7 +313,11 @@ def is_ongoing(timescale: object) -> bool:
     return isinstance(timescale, str) and bool(_ONGOING.search(timescale))
 
 
-_ONGOING = re.compile(r"\b(on-?going|continuous|continual)\b", re.IGNORECASE)
+# Recurring work ("quarterly meetings") has no end date either.
+_ONGOING = re.compile(
+    r"\b(on-?going|continuous|continual|quarterly|monthly|weekly|annually|regularly)\b",
+    re.IGNORECASE,
+)
 
 
 # Header synonyms for tolerant reading ---------------------------------------

@@ -14,9 +14,8 @@ from xltools.cli import cli, reporting_date_option
 @click.option(
     "-o",
     "--output",
-    required=True,
     type=click.Path(dir_okay=False),
-    help="The standard plan workbook to write.",
+    help="The standard plan workbook to write (not needed with --dry-run).",
 )
 @click.option("--organisation", help="The council or partner (default: read from the plan).")
 @click.option("--service", help="The service (default: read from the plan).")
@@ -28,26 +27,91 @@ from xltools.cli import cli, reporting_date_option
     type=click.Path(dir_okay=False),
     help="Also write the import report as JSON here.",
 )
+@click.option(
+    "--map",
+    "map_path",
+    type=click.Path(dir_okay=False, exists=True),
+    help="A mapping file (YAML, as the report prints it): header_row and columns.",
+)
+@click.option(
+    "--column",
+    "columns",
+    multiple=True,
+    metavar='"HEADER=COLUMN"',
+    help='Read a source column as a standard one, e.g. --column "What?=Action" '
+    '("column 3=Ref" for a column with no heading; "=keep" keeps it as an extra). Repeatable.',
+)
+@click.option("--header-row", type=int, help="The line (or sheet row) the header is on.")
+@click.option("--dry-run", is_flag=True, help="Show the first actions as imported; write nothing.")
 @click.pass_context
-def import_command(ctx, source, output, organisation, service, title, reporting_date, report_path):
+def import_command(
+    ctx,
+    source,
+    output,
+    organisation,
+    service,
+    title,
+    reporting_date,
+    report_path,
+    map_path,
+    columns,
+    header_row,
+    dry_run,
+):
     """Import SOURCE (a Word table saved as text, a CSV or a workbook) as a standard plan.
 
     The header row, section headings, continuation rows and the plan's own
     numbering are recognised; columns that map to nothing are kept on the
-    right. The report says how each column was mapped and every judgement made.
-    Exit status: 0 the plan validates, 1 it has errors to fix, 2 could not run.
+    right. The report says how each column was mapped (with a confidence) and
+    every judgement made, and ends with a mapping file: save it, correct it and
+    pass it back with --map to import the same layout the same way next time.
+    Exit status: 0 the plan validates, 1 it has errors to fix (or no actions
+    were found), 2 could not run.
 
     \b
     Example:
       xltools import brent-2003.txt -o brent.xlsx --organisation "Brent Council" \\
         --reporting-date 2003-11-24 --report brent-import.json
+      xltools import tracker.csv --dry-run --column "What?=Action" --header-row 3
     """
+    from xltools.cli.validate import format_finding
     from xltools.fileio import write_text
-    from xltools.importers import import_plan, report_text, write_import
+    from xltools.importers import (
+        NoActionsFound,
+        dry_run_text,
+        import_plan,
+        read_mapping,
+        report_text,
+        write_import,
+    )
+
+    if not output and not dry_run:
+        raise click.UsageError("give -o/--output (or --dry-run to only look)")
+    told_header, told = read_mapping(map_path, columns)
+    try:
+        result = import_plan(
+            source,
+            organisation,
+            reporting_date,
+            service,
+            title,
+            header_row=header_row or told_header,
+            mapping=told or None,
+        )
+    except NoActionsFound as error:
+        click.echo(
+            f"xltools: {error}. Say where the header is with --header-row, or which column "
+            'is which with --column "Header=Action"',
+            err=True,
+        )
+        ctx.exit(1)
+    click.echo(report_text(result.report))
+    if dry_run:
+        click.echo(dry_run_text(result))
+        ctx.exit(0)
     from xltools.validate import validate
     from xltools.words import plural
 
-    result = import_plan(source, organisation, reporting_date, service, title)
     write_import(result, output)
     check = validate([output], reporting_date=reporting_date).files[0]
     result.report["validation"] = {
@@ -59,7 +123,8 @@ def import_command(ctx, source, output, organisation, service, title, reporting_
         write_text(
             report_path, json.dumps(result.report, indent=2, ensure_ascii=False, default=str) + "\n"
         )
-    click.echo(report_text(result.report))
+    for finding in check.findings:
+        click.echo(f"{output}  {format_finding(finding)}")
     click.echo(
         f"wrote {output}: {plural(len(check.errors), 'error')}, "
         f"{plural(len(check.warnings), 'warning')} against the default rules"

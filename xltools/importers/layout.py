@@ -27,56 +27,16 @@ from typing import TYPE_CHECKING
 
 from xltools import model
 from xltools.dates import due_date_from_text
+from xltools.importers.headers import (
+    assign_columns,
+    column_content,
+    header_score,
+    phrase_scores,
+)
 
-if TYPE_CHECKING:  # sources uses the header scoring below: import only for typing
+if TYPE_CHECKING:
     from xltools.importers.sources import SourceRow
 
-# Phrases that name each standard column in plans' own headers, beyond the
-# header synonyms of the model (which the importer uses too). The longest phrase
-# found in a header decides; ties go to the order of the columns.
-_IMPORT_PHRASES: dict[str, tuple[str, ...]] = {
-    model.REF: (
-        "jr ref",
-        "para",
-    ),
-    model.AREA: (
-        "priority for action",
-        "key issue",
-    ),
-    model.ACTION: (
-        "how is this to be achieved",
-        "agreed improvement action",
-        "task",
-    ),
-    model.TIMESCALE: (
-        "dates for further follow up",
-        "completion date",
-        "deadline",
-        "key dates",
-        "follow up",
-        "dates",
-        "date",
-    ),
-    model.RESOURCES: ("budget",),
-    model.OUTCOME: (
-        "intended to achieve",
-        "success criteria",
-        "milestones",
-    ),
-    model.PROGRESS: (
-        "progress as at",
-        "progress to date",
-        "implemented",
-        "position",
-    ),
-}
-# A plan's own date column is read as Timescale (kept as written); the due date is
-# derived from it, so the model's Due date words lead to Timescale here.
-_READ_AS = {model.DUE_DATE: model.TIMESCALE}
-HEADER_PHRASES: dict[str, tuple[str, ...]] = {}
-for _column, _words in [*model.ACTION_HEADER_WORDS.items(), *_IMPORT_PHRASES.items()]:
-    _target = _READ_AS.get(_column, _column)
-    HEADER_PHRASES[_target] = tuple(dict.fromkeys([*HEADER_PHRASES.get(_target, ()), *_words]))
 NOT_GIVEN_LEAD = "To be confirmed"
 COMPLETE_WORDS = re.compile(
     r"\b(already achieved|achieved|completed?|implemented|in place)\b", re.IGNORECASE
@@ -93,37 +53,6 @@ FILLER = re.compile(r"^[\s\-_–—.]*$")
 NOT_APPLICABLE = re.compile(r"^\s*(n/?a|not applicable|none|-+|_+)\s*\.?\s*$", re.IGNORECASE)
 
 
-def _words(text: str) -> str:
-    text = re.sub(r"^\s*\d+[.)]\s*", "", text)  # "4. To what extent..." -> "To what extent..."
-    return " " + model.normalise_header(text) + " "
-
-
-def phrase_scores(text: str) -> dict[str, int]:
-    """For each standard column, the length of the longest of its phrases in a header."""
-    words = _words(text)
-    scores: dict[str, int] = {}
-    for target, phrases in HEADER_PHRASES.items():
-        for phrase in phrases:
-            if f" {phrase} " in words:
-                scores[target] = max(scores.get(target, 0), len(phrase))
-    return scores
-
-
-def header_target(text: str) -> str | None:
-    """The standard column a single header most likely names, or None."""
-    if not text or len(text) > 200:
-        return None
-    scores = phrase_scores(text)
-    return max(scores, key=lambda t: scores[t]) if scores else None
-
-
-def header_score(cells: list[str]) -> int:
-    """How header-like a row is: how many different columns its cells name."""
-    targets = {header_target(cell) for cell in cells if cell and len(cell) <= 200}
-    targets.discard(None)
-    return len(targets)
-
-
 @dataclass
 class Layout:
     header_line: int
@@ -131,6 +60,8 @@ class Layout:
     columns: dict[int, str]  # cell index -> standard column
     extras: dict[int, str]  # cell index -> extra column name
     mapping_report: dict[str, str]
+    confidence: dict[str, float] = field(default_factory=dict)  # per source column, 0 to 1
+    header_reason: str = ""
 
     def index_of(self, column: str) -> int | None:
         return next((i for i, name in self.columns.items() if name == column), None)
@@ -152,13 +83,30 @@ class LayoutResult:
     title_rows: list[str]
 
 
-def _is_date_like(text: str) -> bool:
-    return bool(due_date_from_text(text)) or bool(
-        re.search(r"\b(ongoing|on-going|achieved|complete|n/a|tbc)\b", text, re.IGNORECASE)
-    )
+@dataclass(frozen=True)
+class HeaderChoice:
+    """Which row is the header: its index, how many rows it spans, and why."""
+
+    index: int
+    rows: int = 1  # 2 when a group heading row stands over sub-headings
+    headerless: bool = False  # no header row: columns are read by their content
+    reason: str = ""
 
 
-def _choose_header(rows: list[SourceRow]) -> int:
+def _choose_header(rows: list[SourceRow], header_line: int | None = None) -> HeaderChoice:
+    """The header row: the first row that names the most standard columns.
+
+    A row of sub-headings under it ("Status" over "Progress" and "Icon") is joined
+    to it. A table with no header row at all (rows of codes and text under a
+    heading) is read by content. ``header_line`` (1-based) is the user's choice.
+    """
+    if header_line is not None:
+        for index, row in enumerate(rows):
+            if row.line == header_line and not row.blank:
+                return HeaderChoice(index, _sub_header_rows(rows, index), reason="as told")
+        from xltools.errors import XltoolsError
+
+        raise XltoolsError(f"line {header_line} is blank or not in the file: no header there")
     best_index, best_score = -1, 1
     for index, row in enumerate(rows):
         score = header_score(row.cells)
@@ -167,6 +115,9 @@ def _choose_header(rows: list[SourceRow]) -> int:
             if score >= 5:
                 break
     if best_index < 0:
+        start = _headerless_table(rows)
+        if start is not None:
+            return HeaderChoice(start, 0, True, "no header row: columns read by their content")
         from xltools.errors import XltoolsError
 
         raise XltoolsError(
@@ -176,59 +127,90 @@ def _choose_header(rows: list[SourceRow]) -> int:
     # The first row that names as many columns as the best is the header (tables repeat it).
     for index, row in enumerate(rows):
         if header_score(row.cells) == best_score:
-            return index
-    return best_index
+            best_index = index
+            break
+    return HeaderChoice(
+        best_index,
+        _sub_header_rows(rows, best_index),
+        reason=f"names {best_score} standard columns",
+    )
 
 
-def _map_columns(headers: list[str], body: list[SourceRow]) -> tuple[dict, dict, dict]:
-    candidates = []
-    for index, header in enumerate(headers):
-        for target, score in phrase_scores(header).items():
-            candidates.append((score, -index, index, target))
-    columns: dict[int, str] = {}
+def _sub_header_rows(rows: list[SourceRow], index: int) -> int:
+    """2 when the row under the header holds only sub-headings of it, else 1."""
+    if index + 1 >= len(rows):
+        return 1
+    header, below = rows[index], rows[index + 1]
+    filled = [c for c in below.cells if c]
+    if not filled or len(filled) >= len([c for c in header.cells if c]):
+        return 1
+    if any(len(c) > 30 or column_content([c]).affinity(model.TIMESCALE) for c in filled):
+        return 1
+    named = sum(1 for c in filled if phrase_scores(c))
+    return 2 if named else 1
+
+
+def _headerless_table(rows: list[SourceRow]) -> int | None:
+    """Where a table with no header starts: rows of three or more cells led by codes."""
+    table = [i for i, r in enumerate(rows) if len([c for c in r.cells if c]) >= 3]
+    if len(table) < 2:
+        return None
+    led_by_code = column_content([rows[i].cells[0] for i in table]).codes
+    return table[0] if led_by_code >= 0.6 else None
+
+
+def _map_columns(
+    headers: list[str],
+    body: list[SourceRow],
+    headerless: bool = False,
+    told: dict[int, str] | None = None,
+) -> tuple[dict, dict, dict, dict]:
+    """Columns to standard columns (see :func:`xltools.importers.headers.assign_columns`).
+
+    ``told`` maps column indexes to standard columns (or "" to keep a column as an
+    extra) as the user gave them; the rest are assigned around them.
+    """
+    width = len(headers)
+    contents = [
+        column_content([r.cells[i] for r in body if i < len(r.cells)]) for i in range(width)
+    ]
+    told = told or {}
+    free_headers = [("" if i in told else h) for i, h in enumerate(headers)]
+    free_contents = [(column_content([]) if i in told else c) for i, c in enumerate(contents)]
+    assignments = [
+        a
+        for a in assign_columns(free_headers, free_contents, headerless)
+        if a.index not in told and a.target not in told.values()
+    ]
+    columns: dict[int, str] = {i: t for i, t in told.items() if t}
     report: dict[str, str] = {}
-    taken: set[str] = set()
-    for _score, _, index, target in sorted(candidates, reverse=True):
-        if index in columns or target in taken:
-            continue
-        values = [r.cells[index] for r in body if index < len(r.cells) and r.cells[index]]
-        if target == model.TIMESCALE and values:
-            dated = sum(_is_date_like(v) for v in values) / len(values)
-            if dated < 0.3:
-                report[headers[index] or f"column {index + 1}"] = (
-                    f"not {target}: only {dated:.0%} of its cells hold dates"
-                )
-                continue
-        columns[index] = target
-        taken.add(target)
-    # An unnamed first column of short numbers is the plan's own reference.
-    if model.REF not in taken:
-        for index, header in enumerate(headers):
-            if index in columns or header:
-                continue
-            values = [r.cells[index] for r in body if index < len(r.cells) and r.cells[index]]
-            if values and sum(
-                bool(re.fullmatch(r"\d{1,3}(\.\d+)*[a-z]?\.?", v)) for v in values
-            ) >= 0.6 * len(values):
-                columns[index] = model.REF
-                report[f"column {index + 1} (no heading)"] = "Ref (its cells are short numbers)"
-                break
+    confidence: dict[str, float] = {}
+
+    def name(index: int) -> str:
+        return headers[index] or f"column {index + 1}"
+
+    for index, target in columns.items():
+        report[name(index)] = target
+        confidence[name(index)] = 1.0
+    for item in assignments:
+        columns[item.index] = item.target
+        report[name(item.index)] = item.target
+        confidence[name(item.index)] = item.confidence
     extras: dict[int, str] = {}
     used_names = set(model.ACTION_COLUMN_NAMES)
     for index, header in enumerate(headers):
         if index in columns:
-            report.setdefault(header or f"column {index + 1}", columns[index])
             continue
-        has_values = any(index < len(r.cells) and r.cells[index] for r in body)
+        has_values = contents[index].count > 0
         if not header and not has_values:
             continue
-        name = " ".join(header.split())[:80] or f"Column {index + 1}"
-        while name in used_names:
-            name += " (2)"
-        used_names.add(name)
-        extras[index] = name
-        report.setdefault(header or f"column {index + 1}", f"kept as extra column '{name}'")
-    return columns, extras, report
+        label = " ".join(header.split())[:80] or f"Column {index + 1}"
+        while label in used_names:
+            label += " (2)"
+        used_names.add(label)
+        extras[index] = label
+        report.setdefault(name(index), f"kept as extra column '{label}'")
+    return columns, extras, report, confidence
 
 
 def _normalised(cells: list[str]) -> list[str]:
@@ -247,16 +229,19 @@ class Draft:
 class _Grouper:
     """Walks the rows after the header and groups them into one draft per action."""
 
-    def __init__(self, rows: list[SourceRow], header_index: int, layout: Layout) -> None:
+    def __init__(
+        self, rows: list[SourceRow], header_index: int, layout: Layout, body_start: int
+    ) -> None:
         self.rows = rows
-        self.header_index = header_index
+        self.header_index = header_index  # -1 for a table with no header row
+        self.body_start = body_start
         self.layout = layout
-        self.header_key = _normalised(rows[header_index].cells)
+        self.header_key = _normalised(rows[header_index].cells) if header_index >= 0 else ["\0"]
         self.mapped = len(layout.columns)
         self.ref_index = layout.index_of(model.REF)
         self.action_index = layout.index_of(model.ACTION)
         self.area_index = layout.index_of(model.AREA)
-        self.numbered = _is_numbered(rows[header_index + 1 :], self.ref_index, self.action_index)
+        self.numbered = _is_numbered(rows[body_start:], self.ref_index, self.action_index)
         self.drafts: list[Draft] = []
         self.judgements: list[dict[str, object]] = []
 
@@ -279,11 +264,21 @@ class _Grouper:
         heading: str | None = None
         pending_heading: str | None = None  # a heading standing just above a header row
         prefix: dict[int, str] | None = None  # text that runs on into the next action
-        if self.header_index > 0:
+        above = next(
+            (
+                r
+                for r in reversed(rows[: max(self.header_index, 0) or self.body_start])
+                if not r.blank
+            ),
+            None,
+        )
+        if self.header_index > 0 and not rows[self.header_index - 1].blank:
             pending_heading = _single_text(rows[self.header_index - 1])
+        elif self.header_index < 0 and above is not None:
+            pending_heading = _single_text(above)  # the heading over a table with no header
         heading = pending_heading
         pending_heading = None
-        for position in range(self.header_index + 1, len(rows)):
+        for position in range(self.body_start, len(rows)):
             row = rows[position]
             if row.blank:
                 continue
@@ -370,20 +365,43 @@ class _Grouper:
         return not full or bool(re.search(r":\s*$", above or ""))
 
 
-def read_layout(rows: list[SourceRow]) -> LayoutResult:
-    """Read a plan's layout and its actions (see the module docstring)."""
-    header_index = _choose_header(rows)
-    header_row = rows[header_index]
-    headers = list(header_row.cells)
-    body = rows[header_index + 1 :]
-    columns, extras, mapping = _map_columns(headers, body)
-    width = max(len(headers), max((len(r.cells) for r in body), default=0))
+def read_layout(
+    rows: list[SourceRow],
+    header_line: int | None = None,
+    told: dict[str, str] | None = None,
+) -> LayoutResult:
+    """Read a plan's layout and its actions (see the module docstring).
+
+    ``header_line`` (1-based) says which line the header is on; ``told`` maps
+    source headers (or "column N") to standard columns, as the user gave them.
+    """
+    choice = _choose_header(rows, header_line)
+    if choice.headerless:
+        header_index, body_start = -1, choice.index
+        headers: list[str] = []
+        header_row_line = rows[choice.index].line
+    else:
+        header_index = choice.index + choice.rows - 1
+        body_start = header_index + 1
+        headers = _joined_headers(rows[choice.index : choice.index + choice.rows])
+        header_row_line = rows[choice.index].line
+    body = rows[body_start:]
+    # Cells beyond the header's last column are stray (text boxes, merged lines).
+    width = len(headers) or max((len(r.cells) for r in body), default=0)
     headers += [""] * (width - len(headers))
-    layout = Layout(header_row.line, headers, columns, extras, mapping)
-    title_rows = [" ".join(r.cells).strip() for r in rows[:header_index] if not r.blank]
-    grouper = _Grouper(rows, header_index, layout)
+    told_indexes = _told_indexes(headers, told or {})
+    columns, extras, mapping, confidence = _map_columns(
+        headers, body, choice.headerless, told_indexes
+    )
+    layout = Layout(header_row_line, headers, columns, extras, mapping, confidence, choice.reason)
+    title_end = choice.index if not choice.headerless else choice.index
+    title_rows = [
+        " ".join(c for c in r.cells if c).strip() for r in rows[:title_end] if not r.blank
+    ]
+    grouper = _Grouper(rows, header_index, layout, body_start)
     drafts = grouper.group()
     judgements = grouper.judgements
+    _resolve_ditto(drafts, columns, headers, judgements)
 
     actions: list[ImportedAction] = []
     kept: list[tuple[ImportedAction, Draft]] = []
@@ -397,7 +415,7 @@ def read_layout(rows: list[SourceRow]) -> LayoutResult:
             elif index in extras:
                 out[extras[index]] = value
         carried_area = last_area if layout.index_of(model.AREA) is not None else None
-        _fill_area(out, draft.heading, carried_area, judgements, draft.line)
+        _fill_area(out, draft.heading, carried_area, judgements, draft.line, title_rows)
         last_area = out.get(model.AREA)
         _fill_ref(out)
         if not out.get(model.ACTION):
@@ -417,6 +435,71 @@ def read_layout(rows: list[SourceRow]) -> LayoutResult:
     return LayoutResult(
         layout, actions, judgements, timescales_not_understood, several_grades, title_rows
     )
+
+
+def _joined_headers(header_rows: list[SourceRow]) -> list[str]:
+    """One header per column; a group heading carried over the sub-headings under it."""
+    if len(header_rows) == 1:
+        return list(header_rows[0].cells)
+    top, below = header_rows
+    width = max(len(top.cells), len(below.cells))
+    joined, group = [], ""
+    for i in range(width):
+        upper = top.cells[i] if i < len(top.cells) else ""
+        lower = below.cells[i] if i < len(below.cells) else ""
+        group = upper or (group if lower else "")
+        joined.append(" ".join(part for part in (group if lower else upper, lower) if part))
+    return joined
+
+
+def _told_indexes(headers: list[str], told: dict[str, str]) -> dict[int, str]:
+    """The user's mapping (header or "column N" -> standard column) by column index."""
+    from xltools.errors import XltoolsError
+
+    by_index: dict[int, str] = {}
+    keys = [model.normalise_header(h) for h in headers]
+    for source, target in told.items():
+        standard = (
+            ""
+            if target.strip().lower() in ("", "keep", "extra", "ignore")
+            else (model.canonical_action_header(target) or target)
+        )
+        if standard and standard not in model.ACTION_COLUMN_NAMES:
+            raise XltoolsError(f"{target!r} is not a standard column (for {source!r})")
+        match = re.fullmatch(r"column\s+(\d+)", source.strip(), re.IGNORECASE)
+        if match:
+            index = int(match.group(1)) - 1
+        elif model.normalise_header(source) in keys:
+            index = keys.index(model.normalise_header(source))
+        else:
+            raise XltoolsError(
+                f"no column headed {source!r} (the headers are: "
+                + ", ".join(repr(h) for h in headers if h)
+                + ")"
+            )
+        by_index[index] = model.TIMESCALE if standard == model.DUE_DATE else standard
+    return by_index
+
+
+DITTO = re.compile(r'^\s*(as above|ditto|do|"|\'\'|〃|as per above|same as above)\.?\s*$', re.I)
+
+
+def _resolve_ditto(drafts: list[Draft], columns: dict[int, str], headers, judgements) -> None:
+    """'As above', 'ditto' and '"' take the value of the same column in the row above."""
+    previous: dict[int, str] = {}
+    for draft in drafts:
+        for index, value in list(draft.cells.items()):
+            if DITTO.match(value) and previous.get(index):
+                draft.cells[index] = previous[index]
+                column = columns.get(index) or headers[index] or f"column {index + 1}"
+                judgements.append(
+                    {
+                        "line": draft.line,
+                        "judgement": f"{column} {value.strip()!r}: the value of the row above "
+                        f"({previous[index][:40]!r})",
+                    }
+                )
+        previous.update({i: v for i, v in draft.cells.items() if v})
 
 
 def _fill_lead(out: dict, judgements, line: int) -> None:
@@ -483,7 +566,20 @@ def _is_numbered(body: list[SourceRow], ref_index, action_index) -> bool:
     return with_number >= 0.6 * len(rows)
 
 
-def _fill_area(out: dict, heading: str | None, last_area, judgements, line) -> None:
+NO_AREA = "Not stated in the source plan"
+_NOT_A_TITLE = re.compile(r"^(appendix|annex|annexe|enclosure|item|page)\b[\w .:-]{0,6}$", re.I)
+
+
+def plan_title(title_rows: list[str]) -> str | None:
+    """The plan's title: its first title line that is a title (not "Appendix A")."""
+    for row in title_rows:
+        text = re.sub(r"\s+Council:.*$", "", row).strip()
+        if 3 < len(text) < 160 and not _NOT_A_TITLE.match(text):
+            return text
+    return None
+
+
+def _fill_area(out: dict, heading, last_area, judgements, line, title_rows=()) -> None:
     if out.get(model.AREA):
         out[model.AREA] = (
             out[model.AREA].split("\n")[0].rstrip(":")
@@ -496,15 +592,13 @@ def _fill_area(out: dict, heading: str | None, last_area, judgements, line) -> N
     elif heading:
         out[model.AREA] = heading
     else:
-        text = str(out.get(model.ACTION) or "")
-        text = LEADING_NUMBER.sub("", text, count=1)
-        first = re.split(r"(?<=[.!?])\s", text.split("\n")[0], maxsplit=1)[0]
-        out[model.AREA] = first[:200]
+        # The whole plan answers one inspection or review: its title is the area.
+        out[model.AREA] = plan_title(list(title_rows)) or NO_AREA
         judgements.append(
             {
                 "line": line,
                 "judgement": "no area for improvement in the source: "
-                "the action's first sentence is used",
+                f"the plan's title is used ({out[model.AREA]!r})",
             }
         )
 
@@ -541,9 +635,11 @@ def _fill_status_and_grade(out, values, several_grades, judgements, line) -> Non
         )
     completed = bool(COMPLETE_WORDS.search(text)) and not NOT_COMPLETE.search(text)
     status_text = str(out.get(model.STATUS) or "").strip()
-    status = model.canonical_status(status_text)
-    if status is None and status_text.lower() in model.RAG_WORD_STATUS:
-        status = model.RAG_WORD_STATUS[status_text.lower()]
+    status = read_status(status_text)
+    if status_text and status is not None and status != model.canonical_status(status_text):
+        judgements.append(
+            {"line": line, "ref": ref, "judgement": f"status {status_text!r} read as {status}"}
+        )
     if status is None:
         rag = re.search(r"\b(?:rag|status)\W{0,3}(red|amber|green|blue)\b", text, re.IGNORECASE)
         if rag:
@@ -568,6 +664,36 @@ def _fill_status_and_grade(out, values, several_grades, judgements, line) -> Non
         out[model.GRADE] = grade
     elif out.get(model.GRADE) not in model.GRADES:
         out.pop(model.GRADE, None)
+
+
+_PERCENT_DONE = re.compile(r"^\s*(\d{1,3}(?:\.\d+)?)\s*%")
+
+
+def read_status(text: str) -> str | None:
+    """The standard status a plan's status cell stands for, or None.
+
+    Status words of many kinds (model.STATUS_WORDS: "Achieved", "Slippage",
+    "Superseded", RAG and BRAG colours, "Blue - complete & assured" by its first
+    words) and "% complete": 100% is Complete, 0% Not started, between On track.
+    """
+    if not text:
+        return None
+    percent = _PERCENT_DONE.match(text)
+    if percent:
+        value = float(percent.group(1))
+        return (
+            model.COMPLETE if value >= 100 else model.NOT_STARTED if value == 0 else model.ON_TRACK
+        )
+    words = {model.normalise_header(k): v for k, v in model.STATUS_WORDS.items()}
+    key = model.normalise_header(text)
+    if key in words:
+        return words[key]
+    for part in re.split(r"\s[-–—:(]\s?|\n", text):
+        part_key = model.normalise_header(part)
+        if part_key in words:
+            return words[part_key]
+    first = key.split(" ")[0] if key else ""
+    return words.get(first) if first in ("red", "amber", "green", "blue", "grey") else None
 
 
 def _fill_dates(out, not_understood, judgements, line) -> None:
