@@ -37,7 +37,7 @@ def inbox(tmp_path):
     inbox = tmp_path / "inbox"
     inbox.mkdir()
     write_plan_rows = [
-        action("1", due_date=dt.date(2003, 12, 10)),  # due soon
+        action("1", due_date=dt.date(2003, 12, 5)),  # due soon (within a lead's 14 days)
         action("2", due_date=dt.date(2003, 11, 1), status="At risk"),
         action(
             "3",
@@ -206,7 +206,7 @@ def test_a_whole_fortnight(inbox, tmp_path, smtp):
     changed = text.split("WHAT CHANGED SINCE LAST WEEK\n")[1].split("\n\n")[0].splitlines()
     plan = "Argyll and Bute Council / PMP audit improvement plan"
     assert changed == [
-        f"- Due date slipped: {plan}, Ref 1: 10/12/2003 -> 31/01/2004 (52 days later; "
+        f"- Due date slipped: {plan}, Ref 1: 05/12/2003 -> 31/01/2004 (57 days later; "
         "slipped once in all)",
         f"- Newly complete: {plan}, Ref 2: At risk -> Complete",
     ]

@@ -98,6 +98,7 @@ class Message:
     text: str
     html: str
     sender: str = ""
+    attachments: list[Path] = field(default_factory=list)  # workbooks (update packs)
 
     def to_email(self, now: dt.datetime | None = None) -> EmailMessage:
         from email.message import EmailMessage
@@ -117,6 +118,13 @@ class Message:
         message["Message-ID"] = make_msgid("xltools", domain=header_safe(domain))
         message.set_content(self.text)
         message.add_alternative(self.html, subtype="html")
+        for path in self.attachments:
+            message.add_attachment(
+                Path(path).read_bytes(),
+                maintype="application",
+                subtype="vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                filename=Path(path).name,
+            )
         return message
 
 

@@ -40,6 +40,7 @@ from xltools.cells import clean_text, column_letters
 from xltools.consolidate import SOURCE_FILE
 from xltools.errors import XltoolsError
 from xltools.fileio import atomic_path, write_text
+from xltools.leads import lead_key
 from xltools.read import DEFAULT_LIMITS, Limits, discover, read_plan
 from xltools.xlsx import new_workbook, standard_formats, write_value
 
@@ -96,11 +97,6 @@ def row_version(values: Mapping[str, object]) -> str:
     """A row's version: a hash of the plan's values of every column a pack shows."""
     text = "\x1f".join(canonical(values.get(column)) for column in PACK_COLUMNS)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
-
-
-def lead_key(name: object) -> str:
-    """How one lead officer is known across plans: case and spacing ignored."""
-    return " ".join(str(name or "").split()).casefold()
 
 
 def file_sha256(path: Path) -> str:
@@ -640,3 +636,43 @@ def _is_iso(text: object) -> bool:
     except ValueError:
         return False
     return True
+
+
+def loop_from_sheets(pack_rows: list[dict], request_rows: list[dict]) -> LoopStatus:
+    """The loop read back from a register's Update packs and Extension requests sheets."""
+    from xltools import register_sheets as names
+
+    def iso(value: object) -> str:
+        return canonical(value)
+
+    pack_rows = [r for r in pack_rows if r.get(names.LEAD)]
+    request_rows = [r for r in request_rows if r.get(names.STATE)]
+    late = [
+        {
+            "id": canonical(r[names.PACK_FILE]),
+            "lead": canonical(r[names.LEAD]),
+            "file": canonical(r[names.PACK_FILE]),
+            "reporting_date": iso(r[names.SENT_FOR]),
+            "reply_by": iso(r[names.REPLY_BY]),
+        }
+        for r in pack_rows
+        if r.get(names.STATE) == names.NOT_RETURNED
+    ]
+    requests = [
+        {
+            "plan": canonical(r[names.SOURCE_FILE]),
+            "ref": canonical(r[model.REF]),
+            "action": canonical(r[model.ACTION]),
+            "lead": canonical(r[names.LEAD]),
+            "due": iso(r[model.DUE_DATE]),
+            "proposed": iso(r[names.PROPOSED_DUE]),
+            "reason": canonical(r[names.REASON]),
+            "times_slipped": int(r[names.TIMES_SLIPPED])
+            if isinstance(r.get(names.TIMES_SLIPPED), int | float)
+            else None,
+            "state": names.REQUESTED,
+        }
+        for r in request_rows
+        if r.get(names.STATE) == names.REQUESTED
+    ]
+    return LoopStatus(pack_rows, request_rows, late, requests)

@@ -277,6 +277,7 @@ class RegisterData:
     problems: list[dict[str, str]]
     totals: dict[str, int] = field(default_factory=dict)
     chase: ChaseLists | None = None
+    loop: object | None = None  # packs.LoopStatus, when the roll-up was given the pack folder
 
     def __post_init__(self) -> None:
         if self.chase is None:
@@ -318,7 +319,14 @@ def register_data(result: Consolidation) -> RegisterData:
     ]
     problems = [{"file": str(p.path.name), "reason": p.reason} for p in result.problems]
     return RegisterData(
-        result.reporting_date, result.rows, plans, changes, problems, result.totals(), result.chase
+        result.reporting_date,
+        result.rows,
+        plans,
+        changes,
+        problems,
+        result.totals(),
+        result.chase,
+        result.loop,
     )
 
 
@@ -329,7 +337,7 @@ def read_register(path: str | Path) -> RegisterData:
 
     path = Path(path)
     wanted = (SUMMARY_SHEET, REGISTER_SHEET, CHANGES_SHEET, PROBLEMS_SHEET)
-    workbook = SafeWorkbook(path, wanted)
+    workbook = SafeWorkbook(path, (*wanted, PACKS_SHEET, REQUESTS_SHEET))
     if not set(wanted) <= set(workbook.sheet_names):
         raise UnreadableWorkbook("this is not a register written by 'xltools consolidate'", path)
 
@@ -389,6 +397,11 @@ def read_register(path: str | Path) -> RegisterData:
         "plans_not_read": int(labels.get(FILES_NOT_READ) or 0),
         "actions": len(rows),
     }
+    loop = None
+    if PACKS_SHEET in workbook.sheet_names and REQUESTS_SHEET in workbook.sheet_names:
+        from xltools.packs import loop_from_sheets
+
+        loop = loop_from_sheets(table(PACKS_SHEET), table(REQUESTS_SHEET))
     return RegisterData(
         reporting_date,
         rows,
@@ -396,6 +409,7 @@ def read_register(path: str | Path) -> RegisterData:
         changes,
         [{"file": f, "reason": r} for f, r in problems.items()],
         totals,
+        loop=loop,
     )
 
 

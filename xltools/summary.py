@@ -22,7 +22,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email.utils import formataddr
 from pathlib import Path
 
@@ -32,9 +32,16 @@ from xltools.errors import XltoolsError
 from xltools.mail import Message, header_safe
 from xltools.register import RegisterData, register_data
 from xltools.register_sheets import DAYS_OVERDUE, RAG, RAG_COLUMNS, SOURCE_FILE
-from xltools.words import plural
+from xltools.words import plural, times
 
-DIGEST_KINDS = ("status-better", "status-worse", "status", "complete", "slipped")
+DIGEST_KINDS = (
+    "status-better",
+    "status-worse",
+    "status",
+    "complete",
+    "slipped",
+    "extension-granted",
+)
 
 
 @dataclass
@@ -42,6 +49,7 @@ class Summaries:
     digest: Message
     leads: list[Message]
     leads_without_address: list[str]
+    address_problems: list[str] = field(default_factory=list)
 
     @property
     def messages(self) -> list[Message]:
@@ -66,6 +74,7 @@ def _environment():
         keep_trailing_newline=True,
     )
     environment.filters["plural"] = plural
+    environment.filters["times_said"] = times
     return environment
 
 
@@ -105,13 +114,72 @@ def read_leads_csv(path: str | Path) -> dict[str, str]:
     return leads
 
 
+LEAD_DUE_DAYS = 14  # a lead's note goes when one of their actions falls due this soon
+
+
+@dataclass(frozen=True)
+class PackNote:
+    """A lead's update pack for this week: attached to their note, with the reply-by date."""
+
+    lead: str
+    path: Path
+    reply_by: dt.date
+
+
+def _loop_views(loop) -> tuple[list[dict], list[dict]]:
+    """The digest's lists of the weekly loop: packs not returned (by lead) and requests."""
+    if loop is None:
+        return [], []
+    late = [
+        {
+            "lead": p["lead"],
+            "file": p["file"],
+            "reply_by": _display_date(dt.date.fromisoformat(p["reply_by"])),
+        }
+        for p in loop.not_returned
+    ]
+    requests = [
+        {
+            "plan": r["plan"],
+            "ref": r["ref"],
+            "action": r["action"],
+            "lead": r["lead"],
+            "due": _display_date(_iso_date(r.get("due"))),
+            "proposed": _display_date(_iso_date(r["proposed"])),
+            "reason": r.get("reason") or "",
+            "times_slipped": r.get("times_slipped"),
+        }
+        for r in loop.requests
+    ]
+    return late, requests
+
+
+def _iso_date(text: object) -> object:
+    try:
+        return dt.date.fromisoformat(str(text))
+    except ValueError:
+        return text
+
+
 def summarise(
     data: RegisterData | Consolidation,
     leads: dict[str, str] | None = None,
     sender: str = "",
     digest_to: list[str] | None = None,
+    packs: list[PackNote] | None = None,
+    lead_due_days: int = LEAD_DUE_DAYS,
 ) -> Summaries:
-    """Build the digest and the lead officers' notes."""
+    """Build the digest and the lead officers' notes.
+
+    A lead gets a note when one of their actions is overdue or falls due within
+    ``lead_due_days``, when an update pack is going to them (``packs``: attached, with the
+    date to reply by), or when their
+    last pack was not returned by its reply-by date (the note says it is a
+    reminder). Addresses: :func:`leads.resolve_addresses` (the leads list first;
+    plans only when they all agree; disagreements listed in the digest).
+    """
+    from xltools.leads import lead_key, resolve_addresses
+
     if isinstance(data, Consolidation):
         data = register_data(data)
     environment = _environment()
@@ -124,41 +192,64 @@ def summarise(
         "overdue": len(overdue_rows),
         "due_soon": len(due_soon_rows),
     }
-    # Lead officers: address from the leads list first, then the plans' Lead email column.
-    addresses = {name.lower(): email for name, email in (leads or {}).items()}
-    for row in data.rows:
-        lead = str(row.get(model.LEAD) or "").strip()
-        email = str(row.get(model.LEAD_EMAIL) or "").strip()
-        if lead and "@" in email:
-            addresses.setdefault(lead.lower(), email)
+    addresses = resolve_addresses(data.rows, leads)
+    horizon = data.reporting_date + dt.timedelta(days=lead_due_days)
+    names: dict[str, str] = {}
     by_lead: dict[str, tuple[list, list]] = {}
     for row in overdue_rows:
-        by_lead.setdefault(str(row.get(model.LEAD) or "").strip(), ([], []))[0].append(row)
+        key = lead_key(row.get(model.LEAD))
+        names.setdefault(key, " ".join(str(row.get(model.LEAD) or "").split()))
+        by_lead.setdefault(key, ([], []))[0].append(row)
     for row in due_soon_rows:
-        by_lead.setdefault(str(row.get(model.LEAD) or "").strip(), ([], []))[1].append(row)
+        due = row.get(model.DUE_DATE)
+        if isinstance(due, dt.date) and due <= horizon:
+            key = lead_key(row.get(model.LEAD))
+            names.setdefault(key, " ".join(str(row.get(model.LEAD) or "").split()))
+            by_lead.setdefault(key, ([], []))[1].append(row)
+    loop = getattr(data, "loop", None)
+    late_packs, requests = _loop_views(loop)
+    reminders = {lead_key(p["lead"]) for p in late_packs}
+    packs = {lead_key(pack.lead): pack for pack in packs or ()}
+    for key in (*reminders, *packs):
+        by_lead.setdefault(key, ([], []))
+    for pack in late_packs:
+        names.setdefault(lead_key(pack["lead"]), pack["lead"])
+    for key, pack in packs.items():
+        names.setdefault(key, pack.lead)
     by_lead.pop("", None)
 
     notes: list[Message] = []
     without_address: list[str] = []
     used: set[str] = set()
-    for lead in sorted(by_lead, key=str.lower):
-        overdue, due_soon = by_lead[lead]
-        address = addresses.get(lead.lower())
+    for key in sorted(by_lead):
+        lead = names[key]
+        overdue, due_soon = by_lead[key]
+        address = addresses.address(lead)
         if not address:
             without_address.append(lead)
             continue
+        pack = packs.get(key)
+        reminder = key in reminders
         context = {
             "lead": lead,
             "week": week,
             "overdue": [_action_view(r) for r in overdue],
             "due_soon": [_action_view(r) for r in due_soon],
-            "due_soon_days": model.DUE_SOON_DAYS,
+            "due_soon_days": lead_due_days,
             "colours": model.RAG_COLOURS,
+            "reminder": reminder,
+            "late": [p for p in late_packs if lead_key(p["lead"]) == key],
+            "pack": pack.path.name if pack else "",
+            "reply_by": _display_date(pack.reply_by) if pack else "",
         }
         subject = (
             f"Your improvement actions: {len(overdue)} overdue, {len(due_soon)} due soon "
             f"(week of {week})"
         )
+        if pack:
+            subject = f"Update pack: please reply by {context['reply_by']}. {subject}"
+        if reminder:
+            subject = f"Reminder: {subject}"
         context["subject"] = subject
         name = slug(lead)
         while name in used:
@@ -172,6 +263,7 @@ def summarise(
                 environment.get_template("lead.txt.j2").render(context),
                 environment.get_template("lead.html.j2").render(context),
                 sender,
+                attachments=[pack.path] if pack else [],
             )
         )
 
@@ -189,6 +281,9 @@ def summarise(
         "changes": [c for c in data.changes if c["kind"] in DIGEST_KINDS],
         "problems": data.problems,
         "leads_without_address": without_address,
+        "address_problems": addresses.problems(),
+        "not_returned": late_packs,
+        "requests": requests,
         "due_soon_days": model.DUE_SOON_DAYS,
         "colours": model.RAG_COLOURS,
         "version": __version__,
@@ -201,4 +296,4 @@ def summarise(
         environment.get_template("digest.html.j2").render(context),
         sender,
     )
-    return Summaries(digest, notes, without_address)
+    return Summaries(digest, notes, without_address, addresses.problems())
