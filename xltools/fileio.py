@@ -80,18 +80,22 @@ def _os_error_in(error: BaseException) -> OSError | None:
 
 
 @contextlib.contextmanager
-def atomic_path(target: str | Path) -> Iterator[Path]:
+def atomic_path(target: str | Path, mode: int | None = None) -> Iterator[Path]:
     """Yield a temporary path to write; on success it replaces ``target`` in one step.
 
-    The result has the permissions of the file it replaces (``colour --in-place`` keeps a
-    workbook's own), or, for a new file, those the umask gives (0644 under 0022).
+    The result has ``mode`` if given (a private key's 0600), else the permissions of the
+    file it replaces (``colour --in-place`` keeps a workbook's own), else, for a new
+    file, those the umask gives (0644 under 0022).
     """
     with scratch_path(target, "tmp") as temporary:
+        if mode is not None:
+            os.chmod(temporary, mode)  # before anything secret is written
         yield temporary
-        try:
-            mode = os.stat(target).st_mode & 0o7777
-        except FileNotFoundError:
-            mode = new_file_mode()
+        if mode is None:
+            try:
+                mode = os.stat(target).st_mode & 0o7777
+            except FileNotFoundError:
+                mode = new_file_mode()
         os.chmod(temporary, mode)
         os.replace(temporary, target)
 

@@ -119,13 +119,11 @@ def new_key_pair(name: str, outdir: str | Path) -> tuple[Path, Path, str]:
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption
     )
     public = PublicKey(private.public_key(), key_id(private.public_key()), name)
-    # The temporary file is made 0600 by mkstemp; the umask cannot widen it.
-    with atomic_path(private_path) as temporary:
-        os.chmod(temporary, 0o600)
+    # 0600 from before the key is written, whatever the umask.
+    with atomic_path(private_path, mode=0o600) as temporary:
         temporary.write_bytes(private_pem)
-    with atomic_path(public_path) as temporary:
+    with atomic_path(public_path, mode=0o644 & ~_umask()) as temporary:
         temporary.write_text(public_text(public), encoding="ascii", newline="\n")
-        os.chmod(temporary, 0o644 & ~_umask())
     return private_path, public_path, public.key_id
 
 
