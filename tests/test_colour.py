@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import zipfile
 
 import openpyxl
 import pytest
@@ -15,7 +16,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 
 from xltools import styles
 from xltools.cli import cli
-from xltools.colour import colour_workbook
+from xltools.colour import colour_workbook, parts_openpyxl_would_lose
 from xltools.errors import UnsafeToEdit
 from xltools.template import write_plan
 
@@ -156,11 +157,80 @@ def _workbook_with_picture(tmp_path):
 
 def test_refuses_what_openpyxl_would_lose_unless_forced(tmp_path):
     path = _workbook_with_picture(tmp_path)
-    with pytest.raises(UnsafeToEdit, match="pictures"):
+    with pytest.raises(UnsafeToEdit, match=r"holds 1 picture on sheet Actions \(Picture 1\)"):
         colour_workbook(path, tmp_path / "out.xlsx")
     assert not (tmp_path / "out.xlsx").exists()
     forced = colour_workbook(path, tmp_path / "out.xlsx", force=True)
-    assert "pictures" in forced.warnings[0]
+    assert forced.warnings[0] == "lost on saving (--force): 1 picture on sheet Actions (Picture 1)"
+
+
+def test_what_is_lost_is_counted_and_named_by_sheet(tmp_path):
+    path = tmp_path / "drawn.xlsx"
+    book = xlsxwriter.Workbook(path)
+    actions = book.add_worksheet("Actions")
+    for column, name in enumerate(["Ref", "Action", "Lead officer", "Status", "Due date"]):
+        actions.write(0, column, name)
+    image = tmp_path / "logo.png"
+    image.write_bytes(PNG)
+    actions.insert_image("H2", str(image))
+    actions.insert_image("H8", str(image))
+    actions.insert_textbox("J2", "Call Sandra first")
+    notes = book.add_worksheet("Notes")
+    notes.write_column(0, 0, [1, 2, 3])
+    chart = book.add_chart({"type": "column"})
+    chart.add_series({"values": ["Notes", 0, 0, 2, 0]})
+    notes.insert_chart("C2", chart)
+    book.close()
+    lost = parts_openpyxl_would_lose(path)
+    assert lost == [
+        "2 pictures on sheet Actions (Picture 1, Picture 2)",
+        "1 shape on sheet Actions (TextBox 3)",
+        "1 chart on sheet Notes (Chart 1)",
+    ]
+
+
+def test_an_empty_drawing_loses_nothing(tmp_path):
+    """LibreOffice writes an empty drawing part into every workbook it saves."""
+    path = write_plan(tmp_path / "plan.xlsx", PLAN, [action("1")])
+    empty = (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<xdr:wsDr xmlns:xdr='
+        '"http://schemas.openxmlformats.org/drawingml/2006/spreadsheetDrawing"></xdr:wsDr>'
+    )
+    with zipfile.ZipFile(path, "a") as archive:
+        archive.writestr("xl/drawings/drawing1.xml", empty)
+    assert parts_openpyxl_would_lose(path) == []
+    assert colour_workbook(path, tmp_path / "out.xlsx").warnings == ()
+
+
+def test_dropdowns_grow_with_the_colouring(tmp_path):
+    """A 30-action plan: colouring to row 531, and every dropdown and check to 531 too."""
+    path = write_plan(tmp_path / "plan.xlsx", PLAN, [action(str(n)) for n in range(1, 31)])
+    result = colour_workbook(path, tmp_path / "out.xlsx")
+    assert result.rows == "2:531"
+    sheet = openpyxl.load_workbook(result.output)["Actions"]
+    validations = sorted(str(v.sqref) for v in sheet.data_validations.dataValidation)
+    assert validations == ["E2:E531", "F2:F531", "L2:L531", "M2:M531", "N2:N531"]
+    assert set(our_rules(sheet)) == {"F2:F531", "L2:L531", "M2:M531"}
+    again = colour_workbook(result.output, tmp_path / "again.xlsx")
+    assert again.rows == "2:531" and again.dropdowns_extended == 0
+
+
+def test_staff_own_validations_are_not_grown(staff_workbook, tmp_path):
+    result = colour_workbook(staff_workbook, tmp_path / "out.xlsx")
+    sheet = openpyxl.load_workbook(result.output)["Actions"]
+    assert [str(v.sqref) for v in sheet.data_validations.dataValidation] == ["D4:D100"]
+
+
+def test_ref_cells_become_text(tmp_path):
+    path = write_plan(tmp_path / "plan.xlsx", PLAN, [action("1.10")])
+    book = openpyxl.load_workbook(path)
+    book["Actions"]["A3"] = 7  # a Ref already typed as a number stays a number
+    book.save(path)
+    out = colour_workbook(path, tmp_path / "out.xlsx").output
+    sheet = openpyxl.load_workbook(out)["Actions"]
+    assert sheet["A2"].value == "1.10" and sheet["A2"].number_format == "@"
+    assert sheet["A3"].value == 7 and sheet["A3"].number_format == "General"
+    assert sheet["A400"].number_format == "@"  # rows staff will type into
 
 
 def test_cli_colour_errors(tmp_path, staff_workbook):
@@ -171,7 +241,9 @@ def test_cli_colour_errors(tmp_path, staff_workbook):
     picture = _workbook_with_picture(tmp_path)
     result = runner.invoke(cli, ["colour", str(picture), "-o", str(tmp_path / "o.xlsx")])
     assert result.exit_code == 2
-    assert result.output.startswith(f"xltools: error: {picture}: the workbook holds pictures")
+    assert result.output.startswith(
+        f"xltools: error: {picture}: the workbook holds 1 picture on sheet Actions (Picture 1)"
+    )
     assert len(result.output.strip().splitlines()) == 1
     missing = tmp_path / "missing.xlsx"
     result = runner.invoke(cli, ["colour", str(missing), "-o", str(tmp_path / "o.xlsx")])

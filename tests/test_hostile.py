@@ -257,4 +257,4 @@ def test_annotated_copy_says_what_it_could_not_keep(tmp_path):
     CliRunner().invoke(cli, ["validate", str(path), "--annotate", str(tmp_path / "out")])
     sheet = openpyxl.load_workbook(tmp_path / "out" / path.name)["Validation"]
     labels = {row[0].value: row[1].value for row in sheet.iter_rows() if row[0].value}
-    assert labels["Not in this copy"].startswith("pictures")
+    assert labels["Not in this copy"].startswith("1 picture on sheet Actions (Picture 1)")

@@ -42,15 +42,52 @@ def test_actions_header_frozen_filtered_and_printable(plan_path):
     assert sheet.auto_filter.ref == "A1:N501"
     assert sheet.print_title_rows == "$1:$1"
     assert sheet.page_setup.orientation == "landscape"
+    assert sheet.page_setup.paperSize == 9  # A4
     # fitToWidth 1 is the file format's default, so it may be left out of the XML.
     assert sheet.page_setup.fitToWidth in (None, 1) and sheet.page_setup.fitToHeight == 0
     assert sheet.sheet_properties.pageSetUpPr.fitToPage
     assert "&P" in sheet.oddFooter.right.text
+    # The page header names the plan and its reporting date.
+    assert sheet.oddHeader.left.text == "Argyll and Bute Council: PMP audit improvement plan"
+    assert sheet.oddHeader.right.text == "Reporting date 24/11/2003"
     assert sheet.column_dimensions["C"].width > 40  # Action is wide
     # Formats sit on the columns, so rows staff add later get them too.
     assert sheet.column_dimensions["F"].number_format == "dd/mm/yyyy"
     assert sheet.column_dimensions["N"].number_format == "dd/mm/yyyy"
     assert sheet.column_dimensions["C"].alignment.wrap_text
+    # Ref is Text, so a Ref typed as 1.10 stays 1.10.
+    assert sheet.column_dimensions["A"].number_format == "@"
+
+
+def test_every_sheet_prints_on_a4_with_the_plan_name(plan_path):
+    book = openpyxl.load_workbook(plan_path)
+    for name, orientation in (
+        ("Plan", "portrait"),
+        ("Actions", "landscape"),
+        ("Guidance", "portrait"),
+    ):
+        sheet = book[name]
+        assert sheet.page_setup.paperSize == 9, name
+        assert sheet.page_setup.orientation == orientation, name
+        assert sheet.sheet_properties.pageSetUpPr.fitToPage, name
+        assert sheet.oddHeader.left.text.endswith("PMP audit improvement plan"), name
+        assert sheet.oddFooter.right.text == "Page &P of &N", name
+    # The Guidance title spans its columns, so it is never cut at column A.
+    assert "A1:C1" in {str(r) for r in book["Guidance"].merged_cells.ranges}
+
+
+def test_wrapped_guidance_rows_are_tall_enough(plan_path):
+    sheet = openpyxl.load_workbook(plan_path)["Guidance"]
+    for row in sheet.iter_rows(min_row=2):
+        text = row[1].value
+        if isinstance(text, str) and len(text) > 110:  # more than one line at width 90
+            assert (sheet.row_dimensions[row[0].row].height or 15) >= 30, text
+
+
+def test_blank_template_header_says_what_it_is(tmp_path):
+    sheet = openpyxl.load_workbook(write_plan(tmp_path / "blank.xlsx"))["Actions"]
+    assert sheet.oddHeader.left.text == "Improvement action plan"
+    assert sheet.oddHeader.right.text is None
 
 
 def test_dropdowns_read_the_hidden_lists_sheet(plan_path):

@@ -29,10 +29,9 @@ from xltools.words import noun
 EXTRA_ROWS = 500
 
 # Parts of a package that openpyxl drops or damages on save, in staff words.
+# Drawings (pictures, shapes, charts) are judged by what they hold: see _drawing_contents.
 _LOST_PARTS = (
-    (re.compile(r"^xl/drawings/drawing\d+\.xml$"), "pictures, shapes or charts"),
-    (re.compile(r"^xl/media/"), "pictures"),
-    (re.compile(r"^xl/charts/"), "charts"),
+    (re.compile(r"^xl/chartsheets/"), "chart sheets"),
     (re.compile(r"^xl/pivotTables/"), "pivot tables"),
     (re.compile(r"^xl/slicers?/|^xl/slicerCaches/"), "slicers"),
     (re.compile(r"^xl/timelines?/"), "timelines"),
@@ -43,6 +42,21 @@ _LOST_EXTENSIONS = (
     (b"x14:conditionalFormatting", "Excel 2010+ conditional formats (data bars, icon sets)"),
     (b"x14:sparklineGroup", "sparklines"),
 )
+_DRAWING = re.compile(r"^xl/drawings/drawing\d+\.xml$")
+_XDR = "{http://schemas.openxmlformats.org/drawingml/2006/spreadsheetDrawing}"
+_ANCHORS = {f"{_XDR}twoCellAnchor", f"{_XDR}oneCellAnchor", f"{_XDR}absoluteAnchor"}
+# What each kind of drawing object is, in staff words (singular, plural).
+_OBJECT_WORDS = {
+    "pic": ("picture", "pictures"),
+    "sp": ("shape", "shapes"),
+    "cxnSp": ("connector line", "connector lines"),
+    "grpSp": ("group of shapes", "groups of shapes"),
+    "chart": ("chart", "charts"),
+    "diagram": ("SmartArt diagram", "SmartArt diagrams"),
+    "graphicFrame": ("embedded object", "embedded objects"),
+    "contentPart": ("ink drawing", "ink drawings"),
+}
+_MAX_DRAWING_BYTES = 20 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -54,13 +68,23 @@ class ColourResult:
     rules_added: int
     rows: str  # the range coloured, e.g. "2:512"
     warnings: tuple[str, ...]
+    dropdowns_extended: int = 0  # dropdowns and other checks grown to the coloured rows
 
 
 def parts_openpyxl_would_lose(path: str | Path) -> list[str]:
-    """What saving this workbook with openpyxl would lose, in words staff understand."""
+    """What saving this workbook with openpyxl would lose, in words staff understand.
+
+    A drawing part is judged by what it holds: LibreOffice writes an empty one
+    into every workbook it saves, and an empty drawing loses nothing. Pictures,
+    shapes and charts are counted and named with their sheet, e.g.
+    ``2 pictures on sheet Actions (Logo, Signature)``.
+    """
     lost: list[str] = []
     with zipfile.ZipFile(path) as archive:
         names = archive.namelist()
+        drawing_sheets = _drawing_sheets(archive)
+        for name in sorted(n for n in names if _DRAWING.match(n)):
+            lost.extend(_drawing_contents(archive, name, drawing_sheets.get(name, "")))
         for pattern, what in _LOST_PARTS:
             if any(pattern.search(name) for name in names) and what not in lost:
                 lost.append(what)
@@ -71,6 +95,67 @@ def parts_openpyxl_would_lose(path: str | Path) -> list[str]:
                     if marker in data and what not in lost:
                         lost.append(what)
     return lost
+
+
+def _drawing_sheets(archive: zipfile.ZipFile) -> dict[str, str]:
+    """Each drawing part and the sheet it is drawn on."""
+    from posixpath import dirname, join, normpath
+
+    from xltools.read import _sheet_parts
+
+    found: dict[str, str] = {}
+    for sheet, part in _sheet_parts(archive, archive.read).items():
+        rels = join(dirname(part), "_rels", part.rsplit("/", 1)[-1] + ".rels")
+        if rels not in archive.namelist():
+            continue
+        for target in re.findall(rb'Target="([^"]+/drawings/[^"]+)"', archive.read(rels)):
+            text = target.decode("utf-8", "replace")
+            resolved = (
+                text.lstrip("/") if text.startswith("/") else normpath(join(dirname(part), text))
+            )
+            found[resolved] = sheet
+    return found
+
+
+def _drawing_contents(archive: zipfile.ZipFile, name: str, sheet: str) -> list[str]:
+    """The objects a drawing part holds, counted by kind: nothing for an empty drawing."""
+    from defusedxml import DefusedXmlException, ElementTree
+
+    info = archive.getinfo(name)
+    if info.file_size > _MAX_DRAWING_BYTES:
+        return [f"a drawing of {info.file_size:,} bytes" + (f" on sheet {sheet}" if sheet else "")]
+    try:
+        root = ElementTree.fromstring(archive.read(name))
+    except (ElementTree.ParseError, DefusedXmlException):
+        # A damaged or hostile drawing: say it is there rather than guess what it holds.
+        return ["pictures, shapes or charts" + (f" on sheet {sheet}" if sheet else "")]
+    kinds: dict[str, list[str]] = {}
+    for anchor in root:
+        if anchor.tag not in _ANCHORS:
+            continue
+        for item in anchor:
+            kind = item.tag.rsplit("}", 1)[-1]
+            if kind not in _OBJECT_WORDS:
+                continue  # the anchor's position and client data
+            if kind == "graphicFrame":
+                uri = next(
+                    (e.get("uri", "") for e in item.iter() if e.tag.endswith("graphicData")), ""
+                )
+                kind = "chart" if "/chart" in uri else "diagram" if "diagram" in uri else kind
+            label = next((e.get("name", "") for e in item.iter() if e.tag.endswith("cNvPr")), "")
+            kinds.setdefault(kind, []).append(label)
+    described = []
+    for kind, labels in kinds.items():
+        one, many = _OBJECT_WORDS[kind]
+        text = f"{len(labels)} {one if len(labels) == 1 else many}"
+        if sheet:
+            text += f" on sheet {sheet}"
+        named = [label for label in labels if label]
+        if named:
+            shown = ", ".join(named[:5]) + (", ..." if len(named) > 5 else "")
+            text += f" ({shown})"
+        described.append(text)
+    return described
 
 
 def colour_workbook(
@@ -123,11 +208,28 @@ def colour_workbook(
             source,
         )
     header_index, mapping = header
-    from openpyxl.utils import get_column_letter
+    from openpyxl.utils import column_index_from_string, get_column_letter
 
     letters = {name: get_column_letter(index + 1) for index, name in mapping.items()}
     first_row = header_index + 2
-    last_row = max(sheet.max_row, first_row) + EXTRA_ROWS
+    # The rows staff use, and 500 more; as far as the dropdowns already reach, if further.
+    last_used = max(
+        (
+            row
+            for row, values in enumerate(sheet.iter_rows(values_only=True), start=1)
+            if any(value is not None for value in values)
+        ),
+        default=first_row,
+    )
+    standard_columns = {
+        column_index_from_string(letter)
+        for name, letter in letters.items()
+        if name in model.COLUMNS_BY_NAME
+    }
+    validations = _column_validations(sheet, standard_columns, first_row)
+    last_row = max([max(last_used, first_row) + EXTRA_ROWS, *(r.max_row for _, r in validations)])
+    grown = _grow_validations(validations, last_row)
+    _ref_as_text(sheet, letters.get(model.REF), first_row, last_row)
 
     removed = _remove_our_rules(sheet)
     rules = styles.applicable_rules(set(letters))
@@ -166,7 +268,54 @@ def colour_workbook(
         rules_added=len(rules),
         rows=f"{first_row}:{last_row}",
         warnings=tuple(warnings),
+        dropdowns_extended=grown,
     )
+
+
+def _column_validations(sheet, columns: set[int], first_row: int) -> list:
+    """The data validations (dropdowns, date and email checks) on standard columns' data rows.
+
+    Each is a (validation, range) pair for a range of one column that starts at or
+    above the first data row: the ones xltools wrote, or staff made the same way.
+    Validations on staff's own columns are theirs and are left as they are.
+    """
+    found = []
+    for validation in sheet.data_validations.dataValidation:
+        for cells in validation.sqref.ranges:
+            if (
+                cells.min_col == cells.max_col
+                and cells.min_col in columns
+                and cells.min_row <= first_row <= cells.max_row
+            ):
+                found.append((validation, cells))
+    return found
+
+
+def _grow_validations(validations: list, last_row: int) -> int:
+    """Extend each range to ``last_row``, so dropdowns reach as far as the colouring."""
+    grown = 0
+    for _validation, cells in validations:
+        if cells.max_row < last_row:
+            cells.expand(down=last_row - cells.max_row)
+            grown += 1
+    return grown
+
+
+def _ref_as_text(sheet, letter: str | None, first_row: int, last_row: int) -> None:
+    """Make the Ref cells Text, so a Ref typed as 1.10 stays 1.10 (not the number 1.1).
+
+    Cells already holding a number are left alone: the number was typed, and the
+    reader reports it. Only empty and text cells get the Text format.
+    """
+    if letter is None:
+        return
+    from openpyxl.utils import column_index_from_string
+
+    column = column_index_from_string(letter)
+    for row in range(first_row, last_row + 1):
+        cell = sheet.cell(row, column)
+        if cell.value is None or isinstance(cell.value, str):
+            cell.number_format = "@"
 
 
 def _argb(colour: str) -> str:

@@ -11,15 +11,19 @@ name and moved into place, and the same input gives the same bytes.
 from __future__ import annotations
 
 import datetime as dt
+import textwrap
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from xltools import model, styles
 from xltools.cells import column_letters
 from xltools.fileio import atomic_path
+from xltools.paper import PageSetup, apply_xlsxwriter
 from xltools.xlsx import new_workbook, standard_formats, write_value
 
 DEFAULT_ROWS = 500  # rows prepared with dropdowns, validation and colouring
+UNTITLED = "Improvement action plan"  # the page header of a plan with no title yet
+LINE_HEIGHT = 15  # points per line of wrapped 11-point text
 EARLIEST_DATE = dt.date(2000, 1, 1)
 LATEST_DATE = dt.date(2100, 12, 31)
 
@@ -44,25 +48,48 @@ def write_plan(
             temporary, title=str(plan.get(model.PLAN_TITLE) or "Improvement action plan")
         )
         formats = standard_formats(workbook)
-        _write_plan_sheet(workbook, formats, plan)
-        _write_actions_sheet(
-            workbook, formats, actions, list(extra_columns), max(prepared_rows, len(actions))
+        # Text cells that must stay text when staff type into them (1.10 is not 1.1).
+        formats["text_only"] = workbook.add_format(
+            {"text_wrap": True, "valign": "top", "num_format": "@"}
         )
-        _write_guidance_sheet(workbook, formats)
+        page = _page(plan)
+        _write_plan_sheet(workbook, formats, plan, page)
+        _write_actions_sheet(
+            workbook, formats, actions, list(extra_columns), max(prepared_rows, len(actions)), page
+        )
+        _write_guidance_sheet(workbook, formats, page)
         write_lists_sheet(workbook, formats)
         workbook.get_worksheet_by_name(model.ACTIONS_SHEET).activate()
         workbook.close()
     return path
 
 
-def _write_plan_sheet(workbook, formats: dict, plan: Mapping[str, object]) -> None:
+def _page(plan: Mapping[str, object]) -> PageSetup:
+    """The page header every sheet of this plan prints: its title and reporting date."""
+    title = plan.get(model.PLAN_TITLE)
+    organisation = plan.get(model.ORGANISATION)
+    name = str(title).strip() if title else UNTITLED
+    if organisation:
+        name = f"{str(organisation).strip()}: {name}"
+    date = plan.get(model.REPORTING_DATE)
+    if isinstance(date, dt.datetime):
+        date = date.date()
+    return PageSetup(name=name, reporting_date=date if isinstance(date, dt.date) else None)
+
+
+def _write_plan_sheet(workbook, formats: dict, plan: Mapping[str, object], page) -> None:
     sheet = workbook.add_worksheet(model.PLAN_SHEET)
-    sheet.fit_to_pages(1, 0)
+    apply_xlsxwriter(
+        sheet, PageSetup(page.name, page.reporting_date, landscape=False, repeat_rows=None)
+    )
     sheet.set_column(0, 0, 20, formats["label"])
     sheet.set_column(1, 1, 60, formats["wrap"])
     for row, label in enumerate(model.PLAN_LABELS):
         sheet.write_string(row, 0, label, formats["label"])
         write_value(sheet, row, 1, plan.get(label), formats["date"], formats["wrap"])
+        lines = wrapped_lines(plan.get(label), 60)
+        if lines > 1:
+            sheet.set_row(row, min(LINE_HEIGHT * lines, 409))
     sheet.data_validation(
         model.PLAN_LABELS.index(model.REPORTING_DATE),
         1,
@@ -87,8 +114,19 @@ def date_validation(name: str) -> dict:
     }
 
 
+def _column_format(formats: dict, name: str):
+    if name in model.DATE_COLUMNS:
+        return formats["date"]
+    return formats["text_only"] if name == model.REF else formats["wrap"]
+
+
 def _write_actions_sheet(
-    workbook, formats: dict, actions: Sequence[Mapping[str, object]], extra_columns, rows: int
+    workbook,
+    formats: dict,
+    actions: Sequence[Mapping[str, object]],
+    extra_columns,
+    rows: int,
+    page: PageSetup,
 ) -> None:
     sheet = workbook.add_worksheet(model.ACTIONS_SHEET)
     headers = [*model.ACTION_COLUMN_NAMES, *extra_columns]
@@ -98,8 +136,7 @@ def _write_actions_sheet(
     for index, name in enumerate(headers):
         column = model.COLUMNS_BY_NAME.get(name)
         width = column.width if column else 24
-        cell_format = formats["date"] if name in model.DATE_COLUMNS else formats["wrap"]
-        sheet.set_column(index, index, width, cell_format)
+        sheet.set_column(index, index, width, _column_format(formats, name))
         sheet.write_string(0, index, name, formats["header"])
 
     widths = [
@@ -109,35 +146,38 @@ def _write_actions_sheet(
     for row, action in enumerate(actions, start=1):
         for index, name in enumerate(headers):
             value = action.get(name)
-            cell_format = formats["date"] if name in model.DATE_COLUMNS else formats["wrap"]
-            write_value(sheet, row, index, value, formats["date"], cell_format)
+            write_value(sheet, row, index, value, formats["date"], _column_format(formats, name))
         # Spreadsheets do not grow rows for wrapped text on opening: size them here.
         lines = max(
             (wrapped_lines(action.get(name), w) for name, w in zip(headers, widths, strict=True)),
             default=1,
         )
         if lines > 1:
-            sheet.set_row(row, min(15 * lines, 409))
+            sheet.set_row(row, min(LINE_HEIGHT * lines, 409))
 
     sheet.freeze_panes(1, 0)
     sheet.autofilter(0, 0, last_row, len(headers) - 1)
     _add_validations(sheet, letters, headers, last_row)
     add_colour_rules(sheet, formats, letters, last_row)
 
-    sheet.set_landscape()
-    sheet.set_paper(9)  # A4
-    sheet.fit_to_pages(1, 0)
-    sheet.repeat_rows(0)
-    sheet.set_footer("&LImprovement action plan&RPage &P of &N")
-    sheet.set_margins(left=0.4, right=0.4, top=0.5, bottom=0.6)
+    apply_xlsxwriter(sheet, PageSetup(page.name, page.reporting_date, gridlines=True))
 
 
 def wrapped_lines(value: object, width: int) -> int:
-    """Roughly how many lines a value takes in a wrapped cell of this width."""
+    """How many lines a value takes in a wrapped cell this many characters wide.
+
+    Spreadsheets do not grow rows for wrapped text on opening, and a row too short
+    prints its lines over each other, so rows are sized from this. Text is wrapped
+    at word boundaries, as the spreadsheet does, at about 1.2 characters of average
+    text to a unit of column width (a unit is the width of a "0").
+    """
     if not isinstance(value, str) or not value:
         return 1
     per_line = max(int(width * 1.2), 1)
-    return sum(max(1, -(-len(line) // per_line)) for line in value.split("\n"))
+    return sum(
+        max(1, len(textwrap.wrap(line, per_line, break_long_words=True)))
+        for line in value.split("\n")
+    )
 
 
 def list_validation(name: str) -> dict:
@@ -194,13 +234,29 @@ def add_colour_rules(sheet, formats: dict, letters: dict, last_row: int) -> None
         )
 
 
-def _write_guidance_sheet(workbook, formats: dict) -> None:
+def _write_guidance_sheet(workbook, formats: dict, page: PageSetup) -> None:
     sheet = workbook.add_worksheet(model.GUIDANCE_SHEET)
-    sheet.set_column(0, 0, 24, formats["label"])
-    sheet.set_column(1, 1, 90, formats["wrap"])
-    sheet.set_column(2, 2, 12, formats["wrap"])
+    apply_xlsxwriter(
+        sheet, PageSetup(page.name, page.reporting_date, landscape=False, repeat_rows=None)
+    )
+    widths = (24, 90, 12)
+    for column, width in enumerate(widths):
+        sheet.set_column(
+            column, column, width, formats["label"] if column == 0 else formats["wrap"]
+        )
+
+    def line(row: int, label: str, text: str, label_format, text_format=None) -> None:
+        """A label and its explanation, the row tall enough for every wrapped line."""
+        sheet.write_string(row, 0, label, label_format)
+        sheet.write_string(row, 1, text, text_format or formats["wrap"])
+        lines = max(wrapped_lines(text, widths[1]), wrapped_lines(label, widths[0]))
+        if lines > 1:
+            sheet.set_row(row, LINE_HEIGHT * lines)
+
     row = 0
-    sheet.write_string(row, 0, "How to fill in this action plan", formats["title"])
+    # The title spans the three columns, so it prints whole rather than cut at column A.
+    sheet.merge_range(row, 0, row, 2, "How to fill in this action plan", formats["title"])
+    sheet.set_row(row, 21)
     row += 2
     intro = (
         "Fill in the Plan sheet once. On the Actions sheet, write one action per row, "
@@ -208,16 +264,14 @@ def _write_guidance_sheet(workbook, formats: dict) -> None:
         "rows, sort and filter; keep the headings as they are. Colours update themselves "
         "as you type: do not colour cells by hand."
     )
-    sheet.write_string(row, 0, "Before you start", formats["heading"])
-    sheet.write_string(row, 1, intro, formats["wrap"])
+    line(row, "Before you start", intro, formats["heading"])
     row += 2
     sheet.write_string(row, 0, "Column", formats["header"])
     sheet.write_string(row, 1, "What to enter", formats["header"])
     sheet.write_string(row, 2, "Required?", formats["header"])
     for column in model.ACTION_COLUMNS:
         row += 1
-        sheet.write_string(row, 0, column.name, formats["label"])
-        sheet.write_string(row, 1, column.guidance, formats["wrap"])
+        line(row, column.name, column.guidance, formats["label"])
         sheet.write_string(row, 2, "Yes" if column.required else "No", formats["wrap"])
     row += 2
     sheet.write_string(row, 0, "Status", formats["header"])
@@ -225,31 +279,28 @@ def _write_guidance_sheet(workbook, formats: dict) -> None:
     for status in model.STATUSES:
         row += 1
         rag = model.STATUS_RAG[status]
-        sheet.write_string(row, 0, status, formats[rag] if rag else formats["label"])
-        sheet.write_string(row, 1, model.STATUS_GUIDANCE[status], formats["wrap"])
+        line(row, status, model.STATUS_GUIDANCE[status], formats[rag] if rag else formats["label"])
     row += 1
-    sheet.write_string(row, 0, "Overdue", formats[model.RED])
-    sheet.write_string(
+    line(
         row,
-        1,
+        "Overdue",
         "An action whose due date has passed and that is not Complete or Withdrawn shows red, "
         "whatever its status. Bring the due date up to date or change the status.",
-        formats["wrap"],
+        formats[model.RED],
     )
     row += 2
     sheet.write_string(row, 0, "Audit grade", formats["header"])
     sheet.write_string(row, 1, "What it means", formats["header"])
     for grade in model.GRADES:
         row += 1
-        sheet.write_string(row, 0, grade, formats[model.GRADE_RAG[grade]])
-        sheet.write_string(row, 1, model.GRADE_GUIDANCE[grade], formats["wrap"])
+        line(row, grade, model.GRADE_GUIDANCE[grade], formats[model.GRADE_RAG[grade]])
     row += 1
-    sheet.write_string(
+    line(
         row,
-        1,
+        "",
         "A grade that contradicts the status (for example A beside Off track, or D on an "
         "action that is not Withdrawn) is reported as a warning when the plan is checked.",
-        formats["wrap"],
+        formats["label"],
     )
 
 

@@ -86,7 +86,7 @@ def standard_formats(workbook) -> dict:
         "text": workbook.add_format({"valign": "top"}),
         "date": workbook.add_format({"num_format": styles.DATE_FORMAT, "valign": "top"}),
         "title": workbook.add_format({"bold": True, "font_size": 14}),
-        "heading": workbook.add_format({"bold": True, "font_size": 12}),
+        "heading": workbook.add_format({"bold": True, "font_size": 12, "valign": "top"}),
     }
     for rag, (fill, font) in model.RAG_COLOURS.items():
         formats[rag] = workbook.add_format({"bg_color": fill, "font_color": font})
