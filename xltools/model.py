@@ -242,6 +242,9 @@ STATUS_WORDS: Final = {
     "not started": NOT_STARTED,
     "not yet started": NOT_STARTED,
     "open": NOT_STARTED,
+    # A "Completed?" or "Achieved?" column answered yes or no.
+    "yes": COMPLETE,
+    "no": NOT_STARTED,
 }
 
 DUE_SOON_DAYS: Final = 28
@@ -315,7 +318,7 @@ def is_ongoing(timescale: object) -> bool:
 
 # Recurring work ("quarterly meetings") has no end date either.
 _ONGOING = re.compile(
-    r"\b(on-?going|continuous|continual|quarterly|monthly|weekly|annually|regularly)\b",
+    r"\b(on-?going|continuous|continual|quarterly|monthly|weekly|annual|annually|yearly|regularly)\b",
     re.IGNORECASE,
 )
 

@@ -30,7 +30,14 @@ HEADER_SEARCH_ROWS = 40
 # synonyms of the model. The longest phrase found in a header decides.
 _IMPORT_PHRASES: dict[str, tuple[str, ...]] = {
     model.REF: ("jr ref", "para", "code", "action code", "rec no", "recommendation no"),
-    model.AREA: ("priority for action", "key issue", "issue", "governance issue", "objective"),
+    model.AREA: (
+        "priority for action",
+        "key issue",
+        "issue",
+        "governance issue",
+        "objective",
+        "portfolio",
+    ),
     model.ACTION: (
         "how is this to be achieved",
         "agreed improvement action",
@@ -62,6 +69,7 @@ _IMPORT_PHRASES: dict[str, tuple[str, ...]] = {
         "implementation date",
         "target completion",
         "by when",
+        "year",
     ),
     model.RESOURCES: ("budget",),
     model.OUTCOME: ("intended to achieve", "success criteria", "milestones"),
@@ -76,7 +84,16 @@ _IMPORT_PHRASES: dict[str, tuple[str, ...]] = {
         "action update",
         "commentary",
     ),
-    model.STATUS: ("brag", "rag rating", "complete", "percent complete", "completion status"),
+    model.STATUS: (
+        "brag",
+        "rag rating",
+        "complete",
+        "percent complete",
+        "completion status",
+        "achieved",
+        "completed",
+        "done",
+    ),
 }
 # A plan's own date column is read as Timescale (kept as written); the due date is
 # derived from it, so the model's Due date words lead to Timescale here.
@@ -249,6 +266,8 @@ def assign_columns(
     candidates: list[tuple[float, int, str, str]] = []
     for index, header in enumerate(headers):
         content = contents[index]
+        if not content.count:
+            continue  # an empty column holds nothing to read: it is kept, not assigned
         scores = phrase_scores(header) if header and len(header) <= 200 else {}
         for target in HEADER_PHRASES:
             fit = content.affinity(target)

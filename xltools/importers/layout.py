@@ -244,6 +244,22 @@ class _Grouper:
         self.numbered = _is_numbered(rows[body_start:], self.ref_index, self.action_index)
         self.drafts: list[Draft] = []
         self.judgements: list[dict[str, object]] = []
+        self.group_cells: dict[int, str] = {}  # a group heading's merged cells (lead...)
+
+    def _starts_group(self, cells, has_ref, action_text, following) -> bool:
+        """An unnumbered row in a numbered plan that fills the Area column and names only a
+        short sub-heading where the action would be, above numbered rows."""
+        return bool(
+            self.numbered
+            and not has_ref
+            and self.area_index is not None
+            and cells.get(self.area_index)
+            and len(action_text) <= 40
+            and len(action_text.split()) <= 5
+            and not re.search(r"[.:;!?]\s*$", action_text)
+            and following is not None
+            and self.has_ref(following)
+        )
 
     def cell(self, row: SourceRow | None, index: int | None) -> str:
         if row is None or index is None or index >= len(row.cells):
@@ -302,10 +318,23 @@ class _Grouper:
                     pending_heading = title
                 else:
                     heading = title.rstrip(":")
+                self.group_cells = {}
                 continue
             action_text = self.cell(row, self.action_index)
             has_ref = self.has_ref(row)
             following = rows[position + 1] if position + 1 < len(rows) else None
+            if self._starts_group(cells, has_ref, action_text, following):
+                # Merged cells in Word: the area (and lead) written once for the rows below.
+                heading = cells[self.area_index].split("\n")[0]
+                self.group_cells = {
+                    i: v for i, v in cells.items() if i not in (self.ref_index, self.action_index)
+                }
+                self.judge(
+                    row.line,
+                    f"unnumbered row {action_text!r} under {heading!r} heads the rows below: "
+                    "its area and lead continue down them",
+                )
+                continue
             if (
                 self.drafts
                 and self.numbered
@@ -332,6 +361,9 @@ class _Grouper:
                 for index, value in prefix.items():
                     cells[index] = f"{value} {cells[index]}" if cells.get(index) else value
                 prefix = None
+            for index, value in self.group_cells.items():
+                if index != self.area_index and not cells.get(index):
+                    cells[index] = value
             self.drafts.append(Draft(row.line, cells, heading))
         return self.drafts
 
