@@ -266,8 +266,6 @@ def assign_columns(
     candidates: list[tuple[float, int, str, str]] = []
     for index, header in enumerate(headers):
         content = contents[index]
-        if not content.count:
-            continue  # an empty column holds nothing to read: it is kept, not assigned
         scores = phrase_scores(header) if header and len(header) <= 200 else {}
         for target in HEADER_PHRASES:
             fit = content.affinity(target)
@@ -286,12 +284,21 @@ def assign_columns(
                 reason = "its cells are status words or percentages"
             else:
                 continue
+            if not content.count:
+                # An empty column holds nothing to read: it names a field only if no
+                # column with content does.
+                score -= 1.0
             # Ties: earlier columns first (plans put the key columns on the left).
             candidates.append((score - index * 1e-4, index, target, reason))
     taken_columns: dict[int, Assignment] = {}
     taken_targets: set[str] = set()
     for score, index, target, reason in sorted(candidates, reverse=True):
-        if score < _MIN_SCORE or index in taken_columns or target in taken_targets:
+        empty_ok = not contents[index].count and score > _MIN_SCORE - 1.0
+        if (
+            (score < _MIN_SCORE and not empty_ok)
+            or index in taken_columns
+            or (target in taken_targets)
+        ):
             continue
         taken_columns[index] = Assignment(index, target, round(min(1.0, score / 1.6), 2), reason)
         taken_targets.add(target)
