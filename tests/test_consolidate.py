@@ -15,6 +15,7 @@ from xltools import model
 from xltools.cli import cli
 from xltools.consolidate import consolidate
 from xltools.history import History, Snapshot
+from xltools.outcome import Outcome
 from xltools.register import write_register
 from xltools.template import write_plan
 
@@ -107,7 +108,7 @@ def test_register_from_a_real_folder(inbox, tmp_path):
     assert problems["broken.xlsx"].kind == "unreadable"
     assert "damaged or incomplete" in problems["broken.xlsx"].reason
     assert problems["brent.xlsx"].kind == "findings"  # 'March 2004' in Due date
-    assert result.exit_status == 1
+    assert result.outcome is Outcome.PROBLEMS
 
     rows = {(r["Source file"], r["Ref"]): r for r in result.rows}
     assert len(rows) == 7
@@ -158,8 +159,8 @@ def test_register_workbook_sheets(inbox, tmp_path):
     assert [due_soon.cell(r, 3).value for r in (1, 2)] == ["Ref", "1"]
     assert due_soon.cell(2, 7).value == dt.datetime(2003, 12, 10)
     problems = [row for row in book["Problems"].iter_rows(values_only=True)][1:]
-    assert any(row[1] == "not read" and "broken.xlsx" in row[0] for row in problems)
-    assert any(row[1] == "not-a-date" and row[3] == "Actions!F3" for row in problems)
+    assert any(row[1] == "File could not be read" and "broken.xlsx" in row[0] for row in problems)
+    assert any(row[1] == "Date is not a date" and row[3] == "Actions!F3" for row in problems)
     import zipfile
 
     with zipfile.ZipFile(path) as archive:
@@ -320,7 +321,8 @@ def test_workers_give_the_same_register_as_one_process(inbox, tmp_path):
     alone = consolidate(inbox, WEEK1, workers=1)
     shared = consolidate(inbox, WEEK1, workers=2)
     assert _comparable(shared) == _comparable(alone)
-    assert len(shared.plans) == 9 and shared.exit_status == 1  # broken.xlsx still a problem
+    # broken.xlsx is still a problem
+    assert len(shared.plans) == 9 and shared.outcome is Outcome.PROBLEMS
 
 
 def test_workers_started_afresh_as_on_windows_and_macos(inbox, monkeypatch):

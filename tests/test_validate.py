@@ -14,6 +14,7 @@ from conftest import PLAN, action
 from xltools import model
 from xltools.cli import cli
 from xltools.errors import RulePackError
+from xltools.outcome import Outcome
 from xltools.read import CellError, read_plan
 from xltools.rules import load_pack, parse_pack
 from xltools.template import write_plan
@@ -77,7 +78,7 @@ def test_a_clean_plan_has_no_findings_and_every_check_is_listed(tmp_path):
     path = plan_with(tmp_path, {})
     report = validate([path])
     file_report = report.files[0]
-    assert (file_report.status, file_report.findings, report.exit_status) == ("valid", [], 0)
+    assert (file_report.status, file_report.findings, report.outcome) == ("valid", [], Outcome.OK)
     codes = {run.code for run in file_report.checks}
     assert {"missing-column", "not-a-date", "duplicate-ref", "overdue-on-track"} <= codes
     assert all(
@@ -273,6 +274,7 @@ def test_cli_json_equals_library_result(tmp_path):
     finding = json.loads(result.output)["files"][0]["findings"][0]
     assert set(finding) == {
         "code",
+        "label",
         "severity",
         "sheet",
         "cell",
@@ -289,8 +291,8 @@ def test_cli_text_output_and_exit_status(tmp_path):
     result = CliRunner().invoke(cli, ["validate", str(path)])
     assert result.exit_code == 1
     assert result.output.splitlines() == [
-        f"{path}  Actions!F3  Due date  Ref 2  error: 'TBC' is not a date: enter a date such as "
-        "31/03/2004, or write it in Timescale.",
+        f"{path}  Actions!F3  Due date  Ref 2  error (Date is not a date): 'TBC' is not a date: "
+        "enter a date such as 31/03/2004, or write it in Timescale.",
         f"{path}: invalid, 1 error, 0 warnings, 43 checks run",
     ]
     clean = plan_with(tmp_path, {}, name="clean.xlsx")
@@ -309,29 +311,40 @@ def test_cli_bad_reporting_date_is_a_usage_error(tmp_path):
 def test_custom_pack_and_broken_packs(tmp_path):
     pack = tmp_path / "mine.yaml"
     pack.write_text(
-        "name: mine\nchecks:\n  - code: need-resources\n    check: not_blank\n"
+        "name: mine\nchecks:\n  - code: missing-value\n    check: not_blank\n"
         "    column: Resources\n    severity: warning\n    message: 'Say what it costs.'\n"
     )
     path = plan_with(tmp_path, {})
     assert findings_of(path, str(pack)) == [
-        ("need-resources", "warning", "H2", "1"),
-        ("need-resources", "warning", "H3", "2"),
-        ("need-resources", "warning", "H4", "3"),
+        ("missing-value", "warning", "H2", "1"),
+        ("missing-value", "warning", "H3", "2"),
+        ("missing-value", "warning", "H4", "3"),
     ]
+    # The pack's severity and message; the catalogue's label.
+    finding = validate([path], str(pack)).files[0].findings[0]
+    assert (finding.label, finding.message) == ("Value missing", "Say what it costs.")
     broken = tmp_path / "broken.yaml"
     broken.write_text("name: broken\nchecks:\n  - code: x\n    check: [unclosed\n")
     with pytest.raises(RulePackError, match="not valid YAML at line 5"):
         load_pack(str(broken))
     unknown = tmp_path / "unknown.yaml"
     unknown.write_text(
-        "name: u\nchecks:\n  - code: a\n    check: not_blank\n    column: Ref\n"
-        "    severity: error\n    message: m\n  - code: b\n    check: telepathy\n"
+        "name: u\nchecks:\n  - code: missing-value\n    check: not_blank\n    column: Ref\n"
+        "    severity: error\n    message: m\n  - code: duplicate-ref\n    check: telepathy\n"
         "    column: Ref\n    severity: error\n    message: m\n"
     )
     result = CliRunner().invoke(cli, ["validate", str(path), "--rules", str(unknown)])
     assert result.exit_code == 2
     assert result.output.startswith(f"xltools: error: {unknown}: unknown check 'telepathy'")
     assert "(check at line 8)" in result.output
+    uncatalogued = tmp_path / "uncatalogued.yaml"
+    uncatalogued.write_text("name: u\nchecks:\n  - code: need-resources\n    check: not_blank\n")
+    result = CliRunner().invoke(cli, ["validate", str(path), "--rules", str(uncatalogued)])
+    assert (result.exit_code, result.output) == (
+        2,
+        f"xltools: error: {uncatalogued}: unknown finding code 'need-resources': name one of "
+        "the codes in the README's list of finding codes (check at line 3)\n",
+    )
     result = CliRunner().invoke(cli, ["validate", str(path), "--rules", "nonesuch"])
     assert result.exit_code == 2
     assert "no such rule pack" in result.output
@@ -419,7 +432,7 @@ def test_a_date_typed_as_text_is_read_as_that_date_with_a_warning(tmp_path):
         "Due date '31/03/2004' is typed as text; it is read as 31/03/2004. Retype it as a "
         "date so that Excel can sort and colour it."
     )
-    assert validate([path]).exit_status == 0  # a warning only: the plan is valid
+    assert validate([path]).outcome is Outcome.OK  # a warning only: the plan is valid
 
 
 def test_a_date_typed_as_text_saved_by_libreoffice_itself(tmp_path, soffice):

@@ -32,9 +32,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from xltools import __version__, certificate, model
-from xltools.errors import XltoolsError
+from xltools.errors import WouldOverwrite
 from xltools.fileio import atomic_path, write_bytes
 from xltools.findings import ERROR, FileReport
+from xltools.outcome import Outcome
 from xltools.read import read_plan
 from xltools.rules import RulePack
 from xltools.words import plural
@@ -104,17 +105,14 @@ def annotate(
     source = Path(report.path)
     target = Path(outdir) / source.name
     if target.resolve() == source.resolve():
-        raise XltoolsError(
-            "the annotated copy would overwrite the original: choose another --annotate folder",
-            source,
-        )
+        raise WouldOverwrite("the annotated copy would overwrite the original", source)
     keep_vba = source.suffix.lower() == ".xlsm"
     workbook = load_workbook(source, keep_vba=keep_vba, rich_text=True)
     for finding in report.findings:
         if not finding.cell or finding.sheet not in workbook.sheetnames:
             continue
         cell = workbook[finding.sheet][finding.cell]
-        note = f"{finding.severity.upper()} ({finding.code}): {finding.message}"
+        note = f"{finding.severity.upper()} ({finding.label}): {finding.message}"
         if cell.comment is not None and cell.comment.author != "xltools":
             note = f"{cell.comment.text}\n---\n{note}"
         elif cell.comment is not None:
@@ -383,8 +381,20 @@ class Verification:
     certificate_edits: list[str] = field(default_factory=list)
     changes: list[dict] = field(default_factory=list)  # {"kind", "ref", "row", "cells"}
 
+    @property
+    def outcome(self) -> Outcome:
+        """OK unchanged (and trusted, when a key was asked for); CANNOT_RUN no certificate
+        to verify against; PROBLEMS anything else (changed, not certified, signature
+        invalid, key not trusted)."""
+        if self.status == "unchanged":
+            return Outcome.OK
+        if self.status == "no-certificate":
+            return Outcome.CANNOT_RUN
+        return Outcome.PROBLEMS
+
     def to_dict(self) -> dict:
         return {
+            "outcome": self.outcome.value,
             "path": str(self.path),
             "status": self.status,
             "signature": self.signature,

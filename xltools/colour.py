@@ -180,11 +180,12 @@ def colour_workbook(
     if lost and not force:
         raise UnsafeToEdit(
             "the workbook holds " + ", ".join(lost) + ", which would be lost when it is "
-            "saved again: remove them first, or use --force to colour it anyway and lose them",
+            "saved again: remove them first",
             source,
+            lost=tuple(lost),
         )
     if lost:
-        warnings.append("lost on saving (--force): " + ", ".join(lost))
+        warnings.append("lost on saving (colouring was forced): " + ", ".join(lost))
 
     keep_vba = source.suffix.lower() == ".xlsm"
     try:

@@ -25,14 +25,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from xltools import model
+from xltools import catalogue, model
 from xltools.cells import EXCEL_CELL_LIMIT, clean_text, fits_in_cell
 from xltools.errors import XltoolsError
 from xltools.fileio import remove_leftovers
-from xltools.findings import WARNING, FileReport, Finding
+from xltools.findings import FileReport, Finding, outcome_of
 from xltools.gcpause import paused_gc
 from xltools.history import Change, History, NotReturned, Snapshot, history_error, plan_key
 from xltools.locks import FileLock
+from xltools.outcome import Outcome
 from xltools.read import DEFAULT_LIMITS, Limits, PlanTable, discover
 from xltools.register_sheets import (
     DAYS_OVERDUE,
@@ -51,6 +52,7 @@ from xltools.register_sheets import (
 )
 from xltools.rules import RulePack, load_pack
 from xltools.validate import iter_reports
+from xltools.words import plural
 
 
 @dataclass
@@ -154,15 +156,12 @@ class Consolidation:
         return self.chase.due_soon
 
     @property
-    def exit_status(self) -> int:
-        """0 every plan read and valid (warnings allowed), 1 some plan unreadable or invalid,
-        or not returned."""
-        if self.not_returned:
-            return 1
-        for problem in self.problems:
-            if problem.kind == "unreadable" or any(f.severity == "error" for f in problem.findings):
-                return 1
-        return 0
+    def outcome(self) -> Outcome:
+        """The same rule as validation's: CANNOT_RUN when not one plan could be read;
+        PROBLEMS for a file not read, a plan with errors (warnings are fine) or a plan
+        not returned; OK otherwise."""
+        problems = Outcome.PROBLEMS if self.not_returned else Outcome.OK
+        return Outcome.worst(outcome_of(self.reports), problems)
 
     def totals(self) -> dict[str, int]:
         return {
@@ -178,6 +177,7 @@ class Consolidation:
 
     def to_dict(self) -> dict:
         return {
+            "outcome": self.outcome.value,
             "reporting_date": self.reporting_date.isoformat(),
             "rule_pack": self.rule_pack,
             "totals": self.totals(),
@@ -223,16 +223,15 @@ def _clean(value: str, column: str, table: PlanTable, index: int, notes: list[Fi
             what.append("control characters removed")
         ref = _text(table.records[index].get(model.REF))
         notes.append(
-            Finding(
+            catalogue.finding(
                 "text-cleaned",
-                WARNING,
-                table.actions_sheet,
-                table.cell(column, index),
-                table.source_rows[index],
-                column,
-                ref,
-                cleaned.text[:60],
-                f"{column} text was {' and '.join(what)} in the register.",
+                sheet=table.actions_sheet,
+                cell=table.cell(column, index),
+                row=table.source_rows[index],
+                column=column,
+                ref=ref,
+                value=cleaned.text[:60],
+                what=" and ".join(what),
             )
         )
     return cleaned.text
@@ -342,7 +341,10 @@ def _roll_up(inbox, discovery, reporting_date, pack, limits, progress, workers) 
         result.rows.extend(plan_rows)
         result.snapshots.append((summary, plan_rows))
         if report.findings:
-            reason = f"{summary.errors} error(s), {summary.warnings} warning(s)"
+            # The counts, and what was found in the catalogue's words.
+            labels = ", ".join(dict.fromkeys(f.label for f in report.findings))
+            counts = plural(summary.errors, "error"), plural(summary.warnings, "warning")
+            reason = f"{counts[0]}, {counts[1]}: {labels}"
             result.problems.append(Problem(path, "findings", reason, tuple(report.findings)))
     return result
 

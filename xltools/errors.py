@@ -4,7 +4,9 @@ Problems *in* a plan are findings (data, see :mod:`xltools.findings`); an
 exception from xltools means only that a command could not do its work: an
 unreadable file, a broken rule pack, a bad setting. Each carries a message in
 words staff understand and, where there is one, the file it is about, so the
-command line can print one line and exit with status 2.
+command line can print one line and exit with status 2. Messages never name a
+command-line option: where one would help, the command line adds the hint when
+it catches the error.
 """
 
 from __future__ import annotations
@@ -33,4 +35,12 @@ class RulePackError(XltoolsError):
 
 
 class UnsafeToEdit(XltoolsError):
-    """Editing the workbook with openpyxl would lose parts of it."""
+    """Editing the workbook with openpyxl would lose parts of it (``lost``, in words)."""
+
+    def __init__(self, message: str, path: str | Path | None = None, lost: tuple[str, ...] = ()):
+        super().__init__(message, path)
+        self.lost = tuple(lost)
+
+
+class WouldOverwrite(XltoolsError):
+    """An output would overwrite the file it is made from."""

@@ -1,10 +1,14 @@
 """Findings are data: what validation found, where, and which checks ran.
 
 A :class:`Finding` points at the cell staff must fix (sheet, cell, row,
-column, Ref) and says what is wrong in words they understand. A
+column, Ref) and says what is wrong in words they understand; its code, label and
+severity come from the findings catalogue (:mod:`xltools.catalogue`), through
+which every finding is built. A
 :class:`FileReport` holds one workbook's findings and every check run against
 it with its pass and fail counts, like a frictionless report; an unreadable
 file is a report too (status ``unreadable``), so one bad file never stops a run.
+A :class:`ValidationReport` says how the run went as an
+:class:`~xltools.outcome.Outcome`; the command line alone makes it an exit status.
 """
 
 from __future__ import annotations
@@ -13,13 +17,18 @@ import datetime as dt
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from xltools.outcome import Outcome
+
 ERROR = "error"
 WARNING = "warning"
 
 
 @dataclass(frozen=True)
 class Finding:
+    """One problem at one place; build it with :func:`xltools.catalogue.finding`."""
+
     code: str
+    label: str  # the catalogue's words for the code, shown wherever people read findings
     severity: str
     sheet: str
     cell: str
@@ -100,14 +109,24 @@ class ValidationReport:
     skipped: list[tuple[Path, str]] = field(default_factory=list)
 
     @property
-    def exit_status(self) -> int:
-        if any(f.status == "unreadable" for f in self.files):
-            return 2
-        return 1 if any(f.errors for f in self.files) else 0
+    def outcome(self) -> Outcome:
+        """CANNOT_RUN when not one workbook could be read; PROBLEMS for an unreadable
+        file or a plan with errors (warnings are fine); OK otherwise."""
+        return outcome_of(self.files)
 
     def to_dict(self) -> dict:
         return {
+            "outcome": self.outcome.value,
             "rule_pack": self.rule_pack,
             "files": [f.to_dict() for f in self.files],
             "skipped": [{"path": str(p), "reason": r} for p, r in self.skipped],
         }
+
+
+def outcome_of(reports: list[FileReport]) -> Outcome:
+    """How validating (or rolling up) these files went: the rule every command shares."""
+    if all(report.status == "unreadable" for report in reports):
+        return Outcome.CANNOT_RUN  # nothing to read, or not one file readable
+    if any(report.status == "unreadable" or report.errors for report in reports):
+        return Outcome.PROBLEMS
+    return Outcome.OK

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 from xltools.errors import XltoolsError
+from xltools.outcome import Outcome
 
 if TYPE_CHECKING:
     import smtplib
@@ -147,6 +148,11 @@ def write_outbox(messages: Iterable[Message], outbox: str | Path) -> list[Path]:
 class SendReport:
     sent: list[str] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)  # (message name, reason)
+
+    @property
+    def outcome(self) -> Outcome:
+        """PROBLEMS when some message was not sent (the rest still went), else OK."""
+        return Outcome.PROBLEMS if self.failed else Outcome.OK
 
 
 def _connect(settings: SmtpSettings) -> smtplib.SMTP:

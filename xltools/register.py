@@ -39,6 +39,8 @@ from xltools.register_sheets import (
     DAYS_OVERDUE,
     DETAIL,
     DUE_SOON_SHEET,
+    EARLIER_NOT_READ,
+    EARLIER_SKIPPED,
     FILE,
     FILES_NOT_READ,
     MESSAGE,
@@ -115,10 +117,9 @@ def _problem_rows(result: Consolidation) -> list[Row]:
     for problem in result.problems:
         if problem.kind == "unreadable":
             rows.append(row(problem.path, NOT_READ, "error", message=problem.reason))
-        rows.extend(
-            row(problem.path, f.code, f.severity, f.location(), f.column, f.ref, f.value, f.message)
-            for f in problem.findings
-        )
+        for f in problem.findings:  # a finding's Problem is its catalogue label
+            where = (f.location(), f.column, f.ref, f.value, f.message)
+            rows.append(row(problem.path, f.label, f.severity, *where))
     return rows
 
 
@@ -383,14 +384,18 @@ def read_register(path: str | Path) -> RegisterData:
         if c.get(PLAN)
     ]
     problems: dict[str, str] = {}
+    found: dict[str, list[str]] = {}  # the labels of each file's findings, in order
     for problem in table(PROBLEMS_SHEET):
         file = Path(str(problem.get(FILE) or "")).name
-        if not file or problem.get(PROBLEM) == SKIPPED:
+        kind = str(problem.get(PROBLEM) or "")
+        if not file or kind in (SKIPPED, EARLIER_SKIPPED):
             continue
-        if problem.get(PROBLEM) == NOT_READ:
+        if kind in (NOT_READ, EARLIER_NOT_READ):
             problems[file] = str(problem.get(MESSAGE) or "")
-        else:
-            problems.setdefault(file, "has findings: see the register's Problems sheet")
+        elif kind not in found.setdefault(file, []):
+            found[file].append(kind)
+    for file, labels_found in found.items():
+        problems.setdefault(file, "has findings: " + ", ".join(labels_found))
     plans = _plans_from_rows(rows)
     totals = {
         "plans_read": int(labels.get(PLANS_READ) or len(plans)),

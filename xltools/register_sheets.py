@@ -10,7 +10,7 @@ the staff's plan workbook (its sheets, columns, vocabularies and the RAG rule);
 the register is a different workbook, made from many plans, and it grows sheets
 and columns as the weekly loop grows. Its names must sit below both the roll-up
 and the register writer (the writer imports the roll-up, so neither can be their
-home), and this module imports nothing but the model.
+home), and this module imports nothing but the model and the findings catalogue.
 
 Adding a column to a sheet: add it to that sheet's columns below (and give the
 rows a value under that name where they are made). Adding a sheet: name it,
@@ -27,7 +27,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Final, NamedTuple
 
-from xltools import model
+from xltools import catalogue, model
 
 # Sheet names, in workbook order (see SHEETS) --------------------------------
 SUMMARY_SHEET: Final = "Summary"
@@ -113,9 +113,12 @@ PROBLEM_COLUMNS: Final[tuple[str, ...]] = (
     VALUE,
     MESSAGE,
 )
-# The Problem cell of a file passed over by the search, and of one that could not be read.
-SKIPPED: Final = "skipped"
-NOT_READ: Final = "not read"
+# The Problem cell of a file passed over by the search, and of one that could not be read
+# (a finding's Problem cell is its catalogue label). Registers written before the labels
+# said "skipped" and "not read"; the reader knows both.
+SKIPPED: Final = "Skipped"
+NOT_READ: Final = catalogue.label("unreadable")
+EARLIER_SKIPPED, EARLIER_NOT_READ = "skipped", "not read"
 
 # The Summary sheet: a title, labelled figures (label in column A, value in B), then
 # a table of counts per plan.

@@ -1,10 +1,14 @@
 """Rule packs and the engine that runs them with pandera.
 
 A rule pack (``xltools/rulepacks/default.yaml``, ``audit.yaml`` or a user's file) is
-data: a list of checks, each naming a registered check, the column(s) it looks
-at, its parameters, a severity and the message staff see. The checks themselves
-are registered here by name with ``pandera.extensions.register_check_method``,
-so a pack never holds code, and the engine is separate from the rules.
+data: a list of checks, each naming a finding code from the catalogue
+(:mod:`xltools.catalogue`), a registered check, the column(s) it looks at and
+its parameters; it may override the code's severity and message, and otherwise
+takes them from the catalogue. A code not in the catalogue, or a check not in
+the registry, is a :class:`~xltools.errors.RulePackError`. The checks
+themselves are registered here once, by the :func:`check` decorator, and handed
+to pandera's ``register_check_method`` when first run, so a pack never holds
+code, and the engine is separate from the rules.
 
 The engine puts every plan being validated into one DataFrame (one row per
 action, with the plan it came from, its reporting date and its source row),
@@ -23,15 +27,17 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import inspect
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from xltools import model
+from xltools import catalogue, model
 from xltools.errors import RulePackError
-from xltools.findings import ERROR, WARNING, CheckRun, FileReport, Finding
+from xltools.findings import ERROR, CheckRun, FileReport, Finding
 from xltools.read import TYPED_COLUMNS
 
 PLAN_COLUMN = "_plan"
@@ -94,119 +100,179 @@ def _rowwise(frame, function, *columns):
     return pd.Series(values, index=frame.index, dtype=bool)
 
 
-_registered = False
+# --------------------------------------------------------------------------
+# The check registry: each check is registered once, by decorator, and only
+# handed to pandera (``register_check_method``) when a pack is first run, so
+# importing this module stays cheap. The checks a pack may name, and which of
+# them look at the Plan sheet, are read from the registry.
+# --------------------------------------------------------------------------
+@dataclass(frozen=True)
+class CheckDefinition:
+    """A registered check: its name, function, parameters and the frame it runs on."""
+
+    name: str
+    function: Callable[..., Any]
+    parameters: tuple[str, ...]  # keyword parameters, ``column`` first
+    on_plan_sheet: bool  # runs on the Plan sheet frame (one row per plan), not on Actions rows
+
+
+CHECKS: dict[str, CheckDefinition] = {}
+_given_to_pandera: set[str] = set()
+
+
+def check(name: str, *, plan_sheet: bool = False):
+    """Register a check under ``name`` (like pandera's ``register_check_method``).
+
+    The function takes the whole frame and its parameters by keyword, and returns a
+    boolean Series: True where the row passes. ``plan_sheet``: it runs on the Plan
+    sheet frame (one row per plan) instead of the Actions rows.
+
+    Example::
+
+        @check("not_blank")
+        def not_blank(frame, *, column):
+            return ~_blank(frame[column])
+    """
+
+    def decorate(function: Callable[..., Any]) -> Callable[..., Any]:
+        if name in CHECKS:
+            raise ValueError(f"a check named '{name}' is registered already")
+        parameters = tuple(
+            p.name
+            for p in inspect.signature(function).parameters.values()
+            if p.kind is inspect.Parameter.KEYWORD_ONLY
+        )
+        CHECKS[name] = CheckDefinition(name, function, parameters, plan_sheet)
+        return function
+
+    return decorate
 
 
 def register_checks() -> None:
-    """Register xltools' checks with pandera (once per process)."""
-    global _registered
-    if _registered:
-        return
+    """Hand every registered check to pandera (each once per process)."""
     from pandera import extensions
 
-    @extensions.register_check_method(statistics=["column"])
-    def not_blank(frame, *, column):
-        return ~_blank(frame[column])
+    for definition in CHECKS.values():
+        if definition.name in _given_to_pandera:
+            continue
+        function = definition.function
+        function.__name__ = definition.name  # pandera names a check after its function
+        extensions.register_check_method(statistics=list(definition.parameters))(function)
+        _given_to_pandera.add(definition.name)
 
-    @extensions.register_check_method(statistics=["column"])
-    def unique_in_plan(frame, *, column):
-        keys = _text(frame[column])
-        duplicated = frame.assign(_key=keys).duplicated([PLAN_COLUMN, "_key"], keep=False)
-        return ~(duplicated & ~_blank(frame[column]))
 
-    @extensions.register_check_method(statistics=["column", "values"])
-    def one_of(frame, *, column, values):
-        allowed = set(values)
-        return _blank(frame[column]) | _text(frame[column]).isin(allowed)
+@check("not_blank")
+def not_blank(frame, *, column):
+    return ~_blank(frame[column])
 
-    @extensions.register_check_method(statistics=["column"])
-    def is_date(frame, *, column):
-        return _blank(frame[column]) | _is_date(frame[column])
 
-    @extensions.register_check_method(statistics=["column"])
-    def no_error_value(frame, *, column):
-        from xltools.read import CellError
+@check("unique_in_plan")
+def unique_in_plan(frame, *, column):
+    keys = _text(frame[column])
+    duplicated = frame.assign(_key=keys).duplicated([PLAN_COLUMN, "_key"], keep=False)
+    return ~(duplicated & ~_blank(frame[column]))
 
-        # Run on every column of every action: no function call per value.
-        values = frame[column]
-        return _like(values, [v.__class__ is not CellError for v in values.to_numpy()])
 
-    @extensions.register_check_method(statistics=["column", "unless_status", "unless_ongoing"])
-    def required_unless(frame, *, column, unless_status, unless_ongoing):
-        excused = _text(frame[model.STATUS]).isin(set(unless_status))
-        if unless_ongoing:
-            excused |= _flags(frame[model.TIMESCALE], model.is_ongoing)
-        return ~_blank(frame[column]) | excused
+@check("one_of")
+def one_of(frame, *, column, values):
+    allowed = set(values)
+    return _blank(frame[column]) | _text(frame[column]).isin(allowed)
 
-    @extensions.register_check_method(statistics=["column", "earliest", "latest"])
-    def date_between(frame, *, column, earliest, latest):
-        low, high = dt.date.fromisoformat(str(earliest)), dt.date.fromisoformat(str(latest))
-        return _flags(
-            frame[column], lambda v: not isinstance(v, dt.date) or low <= _as_date(v) <= high
-        )
 
-    @extensions.register_check_method(statistics=["column"])
-    def not_after_reporting_date(frame, *, column):
-        def passes(value, reporting):
-            return not isinstance(value, dt.date) or _as_date(value) <= reporting
+@check("is_date")
+def is_date(frame, *, column):
+    return _blank(frame[column]) | _is_date(frame[column])
 
-        return _rowwise(frame, passes, column, REPORTING_COLUMN)
 
-    @extensions.register_check_method(statistics=["column"])
-    def not_in_future(frame, *, column):
-        # Against the day the check runs, not the Plan sheet's reporting date: staff who
-        # bring a row up to date after that date have done nothing wrong. A day's grace
-        # for clocks in other time zones.
-        latest = dt.date.today() + dt.timedelta(days=1)
-        return _flags(frame[column], lambda v: not isinstance(v, dt.date) or _as_date(v) <= latest)
+@check("no_error_value")
+def no_error_value(frame, *, column):
+    from xltools.read import CellError
 
-    @extensions.register_check_method(statistics=["column", "days"])
-    def updated_within(frame, *, column, days):
-        # A blank or a value that is no date is another check's finding, not "stale".
-        def passes(value, reporting):
-            return not isinstance(value, dt.date) or (reporting - _as_date(value)).days <= days
+    # Run on every column of every action: no function call per value.
+    values = frame[column]
+    return _like(values, [v.__class__ is not CellError for v in values.to_numpy()])
 
-        return _rowwise(frame, passes, column, REPORTING_COLUMN)
 
-    @extensions.register_check_method(statistics=["column"])
-    def as_typed(frame, *, column):
-        # Fails where the reader had to read the text typed as a value (see read.py).
-        return _like(frame[column], [t is None for t in frame[TYPED_PREFIX + column].to_numpy()])
+@check("required_unless")
+def required_unless(frame, *, column, unless_status, unless_ongoing):
+    excused = _text(frame[model.STATUS]).isin(set(unless_status))
+    if unless_ongoing:
+        excused |= _flags(frame[model.TIMESCALE], model.is_ongoing)
+    return ~_blank(frame[column]) | excused
 
-    @extensions.register_check_method(statistics=["column"])
-    def email_address(frame, *, column):
-        return _blank(frame[column]) | _flags(
-            frame[column], lambda v: isinstance(v, str) and EMAIL.match(v.strip())
-        )
 
-    @extensions.register_check_method(statistics=["column"])
-    def grade_fits_status(frame, *, column):
-        return ~_rowwise(frame, model.grade_contradicts_status, model.STATUS, model.GRADE)
+@check("date_between")
+def date_between(frame, *, column, earliest, latest):
+    low, high = dt.date.fromisoformat(str(earliest)), dt.date.fromisoformat(str(latest))
+    return _flags(frame[column], lambda v: not isinstance(v, dt.date) or low <= _as_date(v) <= high)
 
-    @extensions.register_check_method(statistics=["column"])
-    def not_overdue_on_track(frame, *, column):
-        def fails(status, due, reporting):
-            return _text_value(status) == model.ON_TRACK and model.is_overdue(
-                status, due, reporting
-            )
 
-        return ~_rowwise(frame, fails, model.STATUS, model.DUE_DATE, REPORTING_COLUMN)
+@check("not_after_reporting_date")
+def not_after_reporting_date(frame, *, column):
+    def passes(value, reporting):
+        return not isinstance(value, dt.date) or _as_date(value) <= reporting
 
-    @extensions.register_check_method(statistics=["column", "when_column", "when_values"])
-    def required_when(frame, *, column, when_column, when_values):
-        applies = _text(frame[when_column]).isin(set(when_values))
-        return ~applies | ~_blank(frame[column])
+    return _rowwise(frame, passes, column, REPORTING_COLUMN)
 
-    # Checks on the Plan sheet frame: one row per plan.
-    @extensions.register_check_method(statistics=["column"])
-    def column_present(frame, *, column):
-        return ~frame[MISSING_COLUMN].map(lambda missing: column in missing)
 
-    @extensions.register_check_method(statistics=["column"])
-    def plan_value_present(frame, *, column):
-        return ~_blank(frame[column])
+@check("not_in_future")
+def not_in_future(frame, *, column):
+    # Against the day the check runs, not the Plan sheet's reporting date: staff who
+    # bring a row up to date after that date have done nothing wrong. A day's grace
+    # for clocks in other time zones.
+    latest = dt.date.today() + dt.timedelta(days=1)
+    return _flags(frame[column], lambda v: not isinstance(v, dt.date) or _as_date(v) <= latest)
 
-    _registered = True
+
+@check("updated_within")
+def updated_within(frame, *, column, days):
+    # A blank or a value that is no date is another check's finding, not "stale".
+    def passes(value, reporting):
+        return not isinstance(value, dt.date) or (reporting - _as_date(value)).days <= days
+
+    return _rowwise(frame, passes, column, REPORTING_COLUMN)
+
+
+@check("as_typed")
+def as_typed(frame, *, column):
+    # Fails where the reader had to read the text typed as a value (see read.py).
+    return _like(frame[column], [t is None for t in frame[TYPED_PREFIX + column].to_numpy()])
+
+
+@check("email_address")
+def email_address(frame, *, column):
+    return _blank(frame[column]) | _flags(
+        frame[column], lambda v: isinstance(v, str) and EMAIL.match(v.strip())
+    )
+
+
+@check("grade_fits_status")
+def grade_fits_status(frame, *, column):
+    return ~_rowwise(frame, model.grade_contradicts_status, model.STATUS, model.GRADE)
+
+
+@check("not_overdue_on_track")
+def not_overdue_on_track(frame, *, column):
+    def fails(status, due, reporting):
+        return _text_value(status) == model.ON_TRACK and model.is_overdue(status, due, reporting)
+
+    return ~_rowwise(frame, fails, model.STATUS, model.DUE_DATE, REPORTING_COLUMN)
+
+
+@check("required_when")
+def required_when(frame, *, column, when_column, when_values):
+    applies = _text(frame[when_column]).isin(set(when_values))
+    return ~applies | ~_blank(frame[column])
+
+
+@check("column_present", plan_sheet=True)
+def column_present(frame, *, column):
+    return ~frame[MISSING_COLUMN].map(lambda missing: column in missing)
+
+
+@check("plan_value_present", plan_sheet=True)
+def plan_value_present(frame, *, column):
+    return ~_blank(frame[column])
 
 
 def _text_value(value: object) -> object:
@@ -216,25 +282,6 @@ def _text_value(value: object) -> object:
 # --------------------------------------------------------------------------
 # Rule packs
 # --------------------------------------------------------------------------
-PLAN_CHECKS = {"column_present", "plan_value_present"}
-KNOWN_CHECKS = {
-    "not_blank",
-    "unique_in_plan",
-    "one_of",
-    "is_date",
-    "no_error_value",
-    "required_unless",
-    "date_between",
-    "not_after_reporting_date",
-    "not_in_future",
-    "updated_within",
-    "as_typed",
-    "email_address",
-    "grade_fits_status",
-    "not_overdue_on_track",
-    "required_when",
-    *PLAN_CHECKS,
-}
 # Parameters a pack may name by vocabulary instead of listing values.
 VOCABULARIES = {"statuses": list(model.STATUSES), "grades": list(model.GRADES)}
 
@@ -252,7 +299,7 @@ class CheckSpec:
 
     @property
     def on_plan_sheet(self) -> bool:
-        return self.check in PLAN_CHECKS
+        return CHECKS[self.check].on_plan_sheet
 
 
 @dataclass(frozen=True)
@@ -338,16 +385,23 @@ def _parse_entry(entry: object, source: str, line: int | None) -> list[CheckSpec
         return RulePackError(f"{problem}{where}", source)
 
     if not isinstance(entry, dict):
-        raise fail("each check must be a mapping with code, check, column, severity, message")
-    for key in ("code", "check", "severity", "message"):
+        raise fail("each check must be a mapping with code, check and column(s)")
+    for key in ("code", "check"):
         if not entry.get(key):
             raise fail(f"the check has no '{key}'")
-    if entry["check"] not in KNOWN_CHECKS:
+    code = str(entry["code"])
+    if code not in catalogue.CATALOGUE:
         raise fail(
-            f"unknown check '{entry['check']}'; known checks: " + ", ".join(sorted(KNOWN_CHECKS))
+            f"unknown finding code '{code}': name one of the codes in the README's list of "
+            "finding codes"
         )
-    if entry["severity"] not in (ERROR, WARNING):
-        raise fail(f"severity must be 'error' or 'warning', not '{entry['severity']}'")
+    kind = catalogue.get(code)
+    if entry["check"] not in CHECKS:
+        raise fail(f"unknown check '{entry['check']}'; known checks: " + ", ".join(sorted(CHECKS)))
+    severity = entry.get("severity") or kind.severity
+    if severity not in catalogue.SEVERITIES:
+        raise fail(f"severity must be 'error' or 'warning', not '{severity}'")
+    message = entry.get("message") or kind.template
     columns = entry.get("columns") or ([entry["column"]] if entry.get("column") else [])
     if columns == "all":
         columns = list(model.ACTION_COLUMN_NAMES)
@@ -363,11 +417,11 @@ def _parse_entry(entry: object, source: str, line: int | None) -> list[CheckSpec
             raise fail(f"unknown column '{column}'")
     return [
         CheckSpec(
-            code=str(entry["code"]),
+            code=code,
             check=str(entry["check"]),
             column=str(column),
-            severity=str(entry["severity"]),
-            message=str(entry["message"]),
+            severity=str(severity),
+            message=str(message),
             params=params,
         )
         for column in columns
@@ -530,8 +584,8 @@ def run_pack(pack: RulePack, tables, reporting_dates) -> list[tuple[list[Finding
             findings, plan_runs = results[plan_index]
             plan_runs[spec_index].failed += 1
             findings.append(
-                Finding(
-                    code=spec.code,
+                catalogue.finding(
+                    spec.code,
                     severity=spec.severity,
                     sheet=table.actions_sheet,
                     cell=table.cell(spec.column, record_index),
@@ -555,16 +609,14 @@ def run_pack(pack: RulePack, tables, reporting_dates) -> list[tuple[list[Finding
                 cell = table.plan_cells.get(spec.column, "")
                 row = int(re.sub(r"\D", "", cell)) if cell else None
             findings.append(
-                Finding(
+                catalogue.finding(
                     spec.code,
-                    spec.severity,
-                    sheet,
-                    cell,
-                    row,
-                    spec.column,
-                    "",
-                    "",
-                    _message(spec, None, ""),
+                    severity=spec.severity,
+                    sheet=sheet,
+                    cell=cell,
+                    row=row,
+                    column=spec.column,
+                    message=_message(spec, None, ""),
                 )
             )
     for findings, _ in results:

@@ -28,8 +28,9 @@ import sys
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
+from xltools import catalogue
 from xltools.errors import UnreadableWorkbook, XltoolsError
-from xltools.findings import ERROR, FileReport, Finding, ValidationReport
+from xltools.findings import FileReport, ValidationReport
 from xltools.gcpause import paused_gc
 from xltools.read import DEFAULT_LIMITS, Limits, PlanTable, discover, read_plan
 from xltools.rules import RulePack, load_pack, report_for, run_pack
@@ -46,7 +47,7 @@ CHUNK_FILES = 50
 
 
 def unreadable_report(path: Path, error: UnreadableWorkbook) -> FileReport:
-    finding = Finding("unreadable", ERROR, "", "", None, "", "", "", error.message)
+    finding = catalogue.finding("unreadable", reason=error.message)
     return FileReport(Path(path), "unreadable", [finding], [], error=error.message)
 
 
@@ -68,14 +69,17 @@ def validate(
     reporting_date: dt.date | None = None,
     limits: Limits = DEFAULT_LIMITS,
 ) -> ValidationReport:
-    """Validate plan workbooks (files, or folders searched recursively)."""
+    """Validate plan workbooks (files, or folders searched recursively).
+
+    With no workbook to read, the report is empty and its outcome ``CANNOT_RUN``.
+    """
     pack = rules if isinstance(rules, RulePack) else load_pack(rules)
-    paths = list(paths)
+    paths = [Path(path) for path in paths]
+    for path in paths:
+        if not path.exists() and not path.is_symlink():
+            # A name mistyped is a bad argument, not a file with problems.
+            raise XltoolsError("no such file or folder", path)
     discovery = discover(paths)
-    if not discovery.workbooks and not discovery.skipped:
-        raise XltoolsError(
-            "no plan workbooks (.xlsx, .xlsm) found in " + ", ".join(map(str, paths))
-        )
     reports = list(iter_reports(discovery.workbooks, pack, reporting_date, limits))
     return ValidationReport(reports, pack.name, discovery.skipped)
 

@@ -25,11 +25,16 @@ from pathlib import Path
 
 from xltools.errors import XltoolsError
 from xltools.mail import PASSWORD_ENVIRONMENT, SmtpSettings, security_for
+from xltools.outcome import Outcome
 from xltools.words import plural
 
 LOG = logging.getLogger("xltools.weekly")
 DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 LOCK_NAME = ".xltools-weekly.lock"
+
+
+class MissingConfig(XltoolsError):
+    """The weekly config file named does not exist."""
 
 
 @dataclass
@@ -65,7 +70,7 @@ class WeeklyResult:
     reporting_date: dt.date
     register: Path
     outbox: Path
-    exit_status: int
+    outcome: Outcome  # the roll-up's, made worse if a message was not sent
     summary: str
     sent: int = 0
     failed: list[tuple[str, str]] = field(default_factory=list)
@@ -91,9 +96,7 @@ def load_config(path: str | Path) -> WeeklyConfig:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise XltoolsError(
-            "no such config file: 'xltools weekly --init' writes one", path
-        ) from None
+        raise MissingConfig("no such config file", path) from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
         raise XltoolsError(f"the config is not valid TOML: {error}", path) from None
     base = path.parent.resolve()
@@ -249,15 +252,14 @@ def run_once(config: WeeklyConfig, reporting_date: dt.date | None = None) -> Wee
         LOG.info("%s written to %s", plural(len(summaries.messages), "message"), outbox)
         for lead in summaries.leads_without_address:
             LOG.warning("no email address for lead officer %s", lead)
-        weekly = WeeklyResult(reporting_date, register, outbox, result.exit_status, text)
+        weekly = WeeklyResult(reporting_date, register, outbox, result.outcome, text)
         if config.email.send:
             report = send(summaries.messages, config.email.smtp)
             weekly.sent, weekly.failed = len(report.sent), report.failed
             for name, reason in report.failed:
                 LOG.error("message %s not sent: %s", name, reason)
             LOG.info("sent %d, failed %d", len(report.sent), len(report.failed))
-            if report.failed:
-                weekly.exit_status = 1
+            weekly.outcome = Outcome.worst(weekly.outcome, report.outcome)
         return weekly
 
 

@@ -1,9 +1,11 @@
 """The ``xltools`` command line: one small module per command, shared options here.
 
-Each command is a few lines of glue around one library call. Errors that mean
-"could not run" (:class:`xltools.errors.XltoolsError`) become one line on
-standard error and exit status 2; ``--debug`` shows the traceback instead.
-Exit status: 0 nothing to report, 1 problems reported, 2 could not run.
+Each command is a few lines of glue around one library call. The library never
+decides an exit status: its results carry an :class:`~xltools.outcome.Outcome`,
+and :data:`EXIT_STATUS` here is the one table that turns it into 0 nothing to
+report, 1 problems reported, 2 could not run. Errors that mean "could not run"
+(:class:`xltools.errors.XltoolsError`) become one line on standard error and
+exit status 2; ``--debug`` shows the traceback instead.
 """
 
 from __future__ import annotations
@@ -15,10 +17,18 @@ import click
 
 from xltools import __version__
 from xltools.errors import XltoolsError
+from xltools.outcome import Outcome
 
-EXIT_OK = 0
-EXIT_PROBLEMS = 1
-EXIT_CANNOT_RUN = 2
+# The one table from a library result's outcome to the exit status.
+EXIT_STATUS = {Outcome.OK: 0, Outcome.PROBLEMS: 1, Outcome.CANNOT_RUN: 2}
+EXIT_OK, EXIT_PROBLEMS = EXIT_STATUS[Outcome.OK], EXIT_STATUS[Outcome.PROBLEMS]
+EXIT_CANNOT_RUN = EXIT_STATUS[Outcome.CANNOT_RUN]  # an XltoolsError; click's usage errors too
+EXIT_INTERRUPTED = 130  # Ctrl-C, as shells report a process stopped by SIGINT
+
+
+def exit_with(outcome: Outcome) -> None:
+    """End the command with the exit status of a library result's outcome."""
+    click.get_current_context().exit(EXIT_STATUS[outcome])
 
 
 class _Group(click.Group):
@@ -28,13 +38,13 @@ class _Group(click.Group):
         except XltoolsError as error:
             if ctx.obj and ctx.obj.get("debug"):
                 raise
-            click.echo(f"xltools: error: {error}", err=True)
+            echo_error(str(error))
             ctx.exit(EXIT_CANNOT_RUN)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
         except KeyboardInterrupt:
             click.echo("xltools: interrupted", err=True)
-            ctx.exit(130)
+            ctx.exit(EXIT_INTERRUPTED)
         except Exception as error:
             if ctx.obj and ctx.obj.get("debug"):
                 raise
@@ -85,6 +95,11 @@ def shown(path) -> str:
     import os
 
     return os.fsencode(str(path)).decode("utf-8", "backslashreplace")
+
+
+def echo_error(message: str) -> None:
+    """The one line on standard error for a command that could not do its job."""
+    click.echo(f"xltools: error: {message}", err=True)
 
 
 def echo_skipped(skipped) -> None:

@@ -30,7 +30,13 @@ def colour(source, output, in_place, force):
 
     if in_place == bool(output):
         raise click.UsageError("give either -o OUTPUT or --in-place")
-    result = colour_workbook(source, output, in_place=in_place, force=force)
+    from xltools.errors import UnsafeToEdit
+
+    try:
+        result = colour_workbook(source, output, in_place=in_place, force=force)
+    except UnsafeToEdit as error:
+        error.message += ", or use --force to colour it anyway and lose them"
+        raise
     for warning in result.warnings:
         click.echo(f"warning: {warning}", err=True)
     if result.backup:

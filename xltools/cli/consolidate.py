@@ -8,8 +8,10 @@ import click
 
 from xltools.cli import (
     cli,
+    echo_error,
     echo_json,
     echo_skipped,
+    exit_with,
     json_option,
     reporting_date_option,
     rules_option,
@@ -86,13 +88,13 @@ def summary_line(result) -> str:
     "and extension requests; granted extensions go into the history.",
 )
 @json_option
-@click.pass_context
-def consolidate(ctx, inbox, output, reporting_date, rules, history, packdir, as_json):
+def consolidate(inbox, output, reporting_date, rules, history, packdir, as_json):
     """Roll up every plan workbook under INBOX into one register workbook.
 
     Unreadable files and plans with findings are listed under Problems; every
     other plan still reaches the register. Exit status: 0 all plans read and
-    valid, 1 register written but some plans had problems, 2 could not run.
+    valid, 1 register written but some files could not be read or some plans
+    have errors, 2 could not run (no plan workbook in INBOX, or none readable).
 
     \b
     Examples:
@@ -132,4 +134,6 @@ def consolidate(ctx, inbox, output, reporting_date, rules, history, packdir, as_
                     f"{request['proposed']} ({request['lead']})"
                 )
         click.echo(f"wrote {output}: {summary_line(result)}")
-    ctx.exit(result.exit_status)
+    if not result.reports:
+        echo_error(f"no plan workbooks (.xlsx, .xlsm) found in {inbox}")
+    exit_with(result.outcome)

@@ -6,7 +6,7 @@ import json
 
 import click
 
-from xltools.cli import cli, reporting_date_option
+from xltools.cli import cli, exit_with, reporting_date_option
 
 
 @cli.command("import")
@@ -43,9 +43,7 @@ from xltools.cli import cli, reporting_date_option
 )
 @click.option("--header-row", type=int, help="The line (or sheet row) the header is on.")
 @click.option("--dry-run", is_flag=True, help="Show the first actions as imported; write nothing.")
-@click.pass_context
 def import_command(
-    ctx,
     source,
     output,
     organisation,
@@ -84,6 +82,7 @@ def import_command(
         report_text,
         write_import,
     )
+    from xltools.outcome import Outcome
 
     if not output and not dry_run:
         raise click.UsageError("give -o/--output (or --dry-run to only look)")
@@ -104,16 +103,17 @@ def import_command(
             'is which with --column "Header=Action"',
             err=True,
         )
-        ctx.exit(1)
+        exit_with(Outcome.PROBLEMS)  # the plan was read: no action in it is its problem
     click.echo(report_text(result.report))
     if dry_run:
         click.echo(dry_run_text(result))
-        ctx.exit(0)
+        exit_with(Outcome.OK)
     from xltools.validate import validate
     from xltools.words import plural
 
     write_import(result, output)
-    check = validate([output], reporting_date=reporting_date).files[0]
+    validation = validate([output], reporting_date=reporting_date)
+    check = validation.files[0]
     result.report["validation"] = {
         "errors": len(check.errors),
         "warnings": len(check.warnings),
@@ -129,4 +129,4 @@ def import_command(
         f"wrote {output}: {plural(len(check.errors), 'error')}, "
         f"{plural(len(check.warnings), 'warning')} against the default rules"
     )
-    ctx.exit(1 if check.errors else 0)
+    exit_with(validation.outcome)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from xltools.cli import cli
+from xltools.cli import cli, exit_with
 from xltools.mail import PASSWORD_ENVIRONMENT, PLAIN, SSL, default_port
 
 
@@ -56,9 +56,7 @@ def report_sending(report) -> None:
     help="CSV of lead officers' addresses: name,email.",
 )
 @smtp_options
-@click.pass_context
 def summarise(
-    ctx,
     register,
     outbox,
     leads_csv,
@@ -102,4 +100,4 @@ def summarise(
         )
         report = mail.send(summaries.messages, settings)
         report_sending(report)
-        ctx.exit(1 if report.failed else 0)
+        exit_with(report.outcome)

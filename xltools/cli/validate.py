@@ -6,8 +6,10 @@ import click
 
 from xltools.cli import (
     cli,
+    echo_error,
     echo_json,
     echo_skipped,
+    exit_with,
     json_option,
     reporting_date_option,
     rules_option,
@@ -15,8 +17,10 @@ from xltools.cli import (
 
 
 def format_finding(finding) -> str:
+    """One finding on one line: where, which Ref, severity and label, and the message."""
     ref = f"Ref {finding.ref}" if finding.ref else ""
-    parts = [finding.location(), finding.column, ref, f"{finding.severity}: {finding.message}"]
+    what = f"{finding.severity} ({finding.label}): {finding.message}"
+    parts = [finding.location(), finding.column, ref, what]
     return "  ".join(part for part in parts if part)
 
 
@@ -38,12 +42,12 @@ def format_finding(finding) -> str:
     metavar="KEY",
     help="Sign the annotated copies' certificates with this private key ('xltools keys new').",
 )
-@click.pass_context
-def validate(ctx, paths, rules, reporting_date, as_json, annotate_dir, sign_key):
+def validate(paths, rules, reporting_date, as_json, annotate_dir, sign_key):
     """Check plan workbooks (files or folders) against a rule pack.
 
-    Exit status: 0 no errors (warnings allowed), 1 errors found, 2 a file
-    could not be read or the command could not run.
+    Exit status: 0 no errors (warnings allowed), 1 errors found or a file could
+    not be read (the others are still checked), 2 could not run (no workbook
+    found, none readable, or a path that does not exist).
 
     \b
     Examples:
@@ -69,7 +73,7 @@ def validate(ctx, paths, rules, reporting_date, as_json, annotate_dir, sign_key)
     if annotate_dir:
         for file_report in report.files:
             if file_report.status != "unreadable":
-                annotate(file_report, annotate_dir, pack, signing_key=signing_key)
+                annotate_copy(annotate, file_report, annotate_dir, pack, signing_key)
     if as_json:
         echo_json(report.to_dict())
     else:
@@ -89,4 +93,17 @@ def validate(ctx, paths, rules, reporting_date, as_json, annotate_dir, sign_key)
                 )
         if annotate_dir:
             click.echo(f"annotated copies written to {annotate_dir}")
-    ctx.exit(report.exit_status)
+    if not report.files:
+        echo_error("no plan workbooks (.xlsx, .xlsm) found in " + ", ".join(paths))
+    exit_with(report.outcome)
+
+
+def annotate_copy(annotate, file_report, annotate_dir, pack, signing_key) -> None:
+    """Annotate one copy; the hint about the option is the command line's to give."""
+    from xltools.errors import WouldOverwrite
+
+    try:
+        annotate(file_report, annotate_dir, pack, signing_key=signing_key)
+    except WouldOverwrite as error:
+        error.message += ": choose another --annotate folder"
+        raise

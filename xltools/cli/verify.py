@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import click
 
-from xltools.cli import EXIT_CANNOT_RUN, EXIT_OK, EXIT_PROBLEMS, cli, echo_json, json_option
-
-# Only the command line turns a verification into an exit status.
-EXIT_STATUS = {"unchanged": EXIT_OK, "no-certificate": EXIT_CANNOT_RUN}
+from xltools.cli import cli, echo_error, echo_json, exit_with, json_option
 
 SIGNATURE_TEXT = {
     "trusted": "signature: valid, signed by {signer} (key id {key_id})",
@@ -80,8 +77,7 @@ def describe(result) -> list[str]:
     help="A folder of public keys (*.pem) you trust.",
 )
 @json_option
-@click.pass_context
-def verify(ctx, path, keys, trusted, as_json):
+def verify(path, keys, trusted, as_json):
     """Check an annotated copy against its certificate: whose signature, and what changed.
 
     Actions are matched by Ref: inserting, sorting or filtering rows is not a
@@ -104,11 +100,10 @@ def verify(ctx, path, keys, trusted, as_json):
     if as_json:
         echo_json(result.to_dict())
     elif result.status == "no-certificate":
-        click.echo(
-            f"xltools: error: {path}: {result.reason}: run 'xltools validate --annotate OUTDIR' "
-            "and verify the copy it writes",
-            err=True,
+        echo_error(
+            f"{path}: {result.reason}: run 'xltools validate --annotate OUTDIR' and verify the "
+            "copy it writes"
         )
     else:
         click.echo("\n".join(describe(result)))
-    ctx.exit(EXIT_STATUS.get(result.status, EXIT_PROBLEMS))
+    exit_with(result.outcome)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from xltools.cli import cli, reporting_date_option
+from xltools.cli import cli, exit_with, reporting_date_option
 
 
 @cli.command("weekly")
@@ -19,8 +19,7 @@ from xltools.cli import cli, reporting_date_option
 @click.option("--once", is_flag=True, help="Run now and exit (for cron or Task Scheduler).")
 @click.option("--init", is_flag=True, help="Write a commented example xltools.toml here.")
 @reporting_date_option("With --once: the reporting date, YYYY-MM-DD (default: today).")
-@click.pass_context
-def weekly(ctx, config_path, once, init, reporting_date):
+def weekly(config_path, once, init, reporting_date):
     """Consolidate, archive, summarise and (if configured) send, every week.
 
     \b
@@ -36,7 +35,11 @@ def weekly(ctx, config_path, once, init, reporting_date):
         return
     if reporting_date and not once:
         raise click.UsageError("--reporting-date goes with --once")
-    config = job.load_config(config_path)
+    try:
+        config = job.load_config(config_path)
+    except job.MissingConfig as error:
+        error.message += ": 'xltools weekly --init' writes one"
+        raise
     job.setup_logging(config)
     if once:
         result = job.run_once(config, reporting_date)
@@ -44,5 +47,5 @@ def weekly(ctx, config_path, once, init, reporting_date):
         click.echo(f"outbox: {result.outbox}")
         if config.email.send:
             click.echo(f"sent {result.sent}, failed {len(result.failed)}")
-        ctx.exit(result.exit_status)
+        exit_with(result.outcome)
     job.run_on_timer(config)
