@@ -161,7 +161,9 @@ def test_refuses_what_openpyxl_would_lose_unless_forced(tmp_path):
         colour_workbook(path, tmp_path / "out.xlsx")
     assert not (tmp_path / "out.xlsx").exists()
     forced = colour_workbook(path, tmp_path / "out.xlsx", force=True)
-    assert forced.warnings[0] == "lost on saving (--force): 1 picture on sheet Actions (Picture 1)"
+    assert forced.warnings[0] == (
+        "lost on saving (colouring was forced): 1 picture on sheet Actions (Picture 1)"
+    )
 
 
 def test_what_is_lost_is_counted_and_named_by_sheet(tmp_path):
