@@ -203,12 +203,14 @@ def test_a_whole_fortnight(inbox, tmp_path, smtp):
     week2 = _digest(smtp)
     assert week2["Subject"] == "Action plans: 1 overdue, 0 due soon (week of 01/12/2003)"
     text, html = parts(week2)
-    changed = text.split("WHAT CHANGED SINCE LAST WEEK\n")[1].split("\n\n")[0].splitlines()
+    changed = text.split("WHAT CHANGED SINCE LAST WEEK (2 changes)\n")[1].split("\n\n")[0]
     plan = "Argyll and Bute Council / PMP audit improvement plan"
-    assert changed == [
-        f"- Due date slipped: {plan}, Ref 1: 05/12/2003 -> 31/01/2004 (57 days later; "
+    assert changed.splitlines() == [
+        "Due date slipped (1)",
+        f"- {plan}, Ref 1 (Action 1): 05/12/2003 -> 31/01/2004 (57 days later; "
         "slipped once in all)",
-        f"- Newly complete: {plan}, Ref 2: At risk -> Complete",
+        "Newly complete (1)",
+        f"- {plan}, Ref 2 (Action 2): At risk -> Complete",
     ]
     assert "Pat Noaddress" in text and "Pat Noaddress" in html
     assert "<script>" not in html and "&lt;script&gt;" in html
@@ -255,3 +257,109 @@ def test_failing_timed_run_is_logged_and_the_timer_keeps_going(tmp_path, caplog)
         run_on_timer(config, poll_seconds=0, stop=lambda: next(ticks))
     assert "weekly run failed" in caplog.text and "is not a folder" in caplog.text
     assert "waiting for monday at 08:00" in caplog.text
+
+
+def _changes_sheet(register):
+    import openpyxl
+
+    sheet = openpyxl.load_workbook(register, read_only=True)["Changes"]
+    rows = list(sheet.iter_rows(values_only=True))
+    header = list(rows[0])
+    return [dict(zip(header, row, strict=False)) for row in rows[1:] if row[1]]
+
+
+def _digest_changes(text):
+    """The digest's change list as (label, plan, ref, was, now), and its 'more' lines."""
+    import re
+
+    section = text.split("WHAT CHANGED SINCE LAST WEEK")[1].split("\n\n")[0].splitlines()[1:]
+    listed, more, label = [], {}, None
+    for line in section:
+        if heading := re.fullmatch(r"(.+) \((\d+)\)", line):
+            label = heading[1]
+        elif line.startswith("- "):
+            found = re.fullmatch(
+                r"- (.+), Ref (\S+) \(.*?\)(?:: (.*?)(?: -> (.*?))?)?(?: \(.*\))?", line
+            )
+            plan, ref, was, now = found.groups()
+            if now is None and label == "New action":
+                was, now = "", was
+            listed.append((label, plan, ref, was or "", now or ""))
+        elif found := re.fullmatch(
+            r"  and (\d+) more: see the Changes sheet of the register\.", line
+        ):
+            more[label] = int(found[1])
+    return listed, more
+
+
+def test_the_digest_lists_every_kind_of_change_the_register_has(tmp_path):
+    """Three weeks: every kind of change, the digest matching the register's Changes sheet;
+    a stale progress note reported in the week it goes stale, then only counted."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    plan_file = inbox / "argyll.xlsx"
+    history = tmp_path / "history.sqlite"
+    first = [
+        action("1", due_date=dt.date(2004, 1, 31)),
+        action("2"),
+        action("3", status="At risk"),
+        action("4", progress_update="Drafting the policy"),
+        action("5"),
+    ]
+    weeks = [dt.date(2003, 10, 27), dt.date(2003, 11, 24), dt.date(2003, 12, 1)]
+    write_plan(plan_file, PLAN, first)
+    write_register(consolidate(inbox, weeks[0], history=history), tmp_path / "r1.xlsx")
+    second = [
+        action("1", due_date=dt.date(2004, 3, 31)),  # slipped
+        action("2", status="Off track"),  # worse
+        action("3", status="Complete", evidence="Minutes"),  # newly complete
+        action("4", progress_update="Drafting the policy"),  # unchanged for 28 days
+        *(action(f"N{n}") for n in range(12)),  # 12 new actions; 5 gone
+    ]
+    plan_file.unlink()
+    write_plan(plan_file, PLAN, second)
+    register = write_register(consolidate(inbox, weeks[1], history=history), tmp_path / "r2.xlsx")
+    text = summarise(read_register(register)).digest.text
+    sheet = _changes_sheet(register)
+    listed, more = _digest_changes(text)
+    plan = "Argyll and Bute Council / PMP audit improvement plan"
+    on_sheet = [
+        (r["Change"], r["Plan"], str(r["Ref"]), r["Was"] or "", r["Now"] or "") for r in sheet
+    ]
+    kinds = {r[0] for r in on_sheet}
+    assert kinds == {
+        "Due date slipped",
+        "Status worsened",
+        "Newly complete",
+        "Progress update now unchanged for four weeks",
+        "New action",
+        "Action no longer in the plan",
+    }
+    assert {r[0] for r in listed} == kinds  # every kind the register has
+    assert set(listed) <= set(on_sheet)  # each line is a row of the Changes sheet
+    left_out = set(on_sheet) - set(listed)
+    assert len(left_out) == sum(more.values()) == 2  # and the digest says how many, and where
+    assert more == {"New action": 2}
+    assert ("Due date slipped", plan, "1", "31/01/2004", "31/03/2004") in listed
+    assert f"WHAT CHANGED SINCE LAST WEEK ({len(on_sheet)} changes)" in text
+
+    # The next week the same note is still unchanged: counted, not listed again.
+    register = write_register(consolidate(inbox, weeks[2], history=history), tmp_path / "r3.xlsx")
+    text = summarise(read_register(register)).digest.text
+    assert "unchanged for four weeks" not in text
+    assert _changes_sheet(register) == []
+    assert "No changes since the last run." in text
+    assert (
+        "1 progress update reported stale in an earlier week is still unchanged "
+        "(counted, not listed again)." in text
+    )
+
+
+def test_a_register_with_no_problems_says_so_in_the_digest(tmp_path):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    write_plan(inbox / "argyll.xlsx", PLAN, [action("1"), action("2")])
+    register = write_register(consolidate(inbox, WEEK1), tmp_path / "register.xlsx")
+    text = summarise(read_register(register)).digest.text
+    problems = text.split("PLANS WITH PROBLEMS\n")[1].split("\n\n")[0]
+    assert problems == "Every plan was read and passed its checks."

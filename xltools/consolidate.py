@@ -126,6 +126,10 @@ class Consolidation:
         taken, self.snapshots = self.snapshots, []
         return taken
 
+    # Progress updates reported stale in an earlier week and still unchanged: counted
+    # here, not listed again among the changes.
+    still_stale: int = 0
+
     def display_path(self, path: Path) -> str:
         """A file as the coordinator knows it: relative to the inbox."""
         if self.inbox is not None:
@@ -173,6 +177,7 @@ class Consolidation:
             "problems": len(self.problems),
             "changes": len(self.changes),
             "plans_not_returned": len(self.not_returned),
+            "still_stale": self.still_stale,
         }
 
     def to_dict(self) -> dict:
@@ -313,7 +318,8 @@ def _consolidate(
         if packs is not None:
             result.loop = _weekly_loop(packs, result.plans, store, reporting_date)
         if recording:
-            result.changes = store.changes(reporting_date)
+            comparison = store.compare(reporting_date)
+            result.changes, result.still_stale = comparison.changes, comparison.still_stale
         if register is not None:
             from xltools.register import write_register
 

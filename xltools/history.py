@@ -6,10 +6,12 @@ or the file name when those are missing) and Ref, under its reporting date.
 Storing a second run for the same reporting date replaces that snapshot in one
 transaction, so re-running a week is idempotent.
 
-``changes`` compares a snapshot with the one before it: new actions, actions
+``compare`` sets a snapshot beside the one before it: new actions, actions
 gone, status changes (better or worse), due dates moved (slippage, with how many
 times the action has slipped in its history), actions newly complete, and
-progress updates unchanged for four weeks or more.
+progress updates that have now stood unchanged for four weeks. A progress update
+is a change once, in the week it becomes stale; in later weeks it is only
+counted (``Comparison.still_stale``), so the same note is not listed every week.
 """
 
 from __future__ import annotations
@@ -134,7 +136,7 @@ CHANGE_KINDS = {
     "slipped": "Due date slipped",
     "extension-granted": "Due date extended (granted)",
     "brought-forward": "Due date brought forward",
-    "stale-progress": "Progress not updated for four weeks or more",
+    "stale-progress": "Progress update now unchanged for four weeks",
 }
 
 
@@ -353,9 +355,14 @@ class History:
 
     def changes(self, reporting_date: dt.date) -> list[Change]:
         """What changed between the snapshot at ``reporting_date`` and the one before."""
+        return self.compare(reporting_date).changes
+
+    def compare(self, reporting_date: dt.date) -> Comparison:
+        """The changes since the run before ``reporting_date``, and how many progress
+        updates were already stale then and still are (counted, not listed again)."""
         dates = [d for d in self.reporting_dates() if d <= reporting_date]
         if reporting_date not in dates or len(dates) < 2:
-            return []
+            return Comparison([], 0)
         current = self.snapshot(reporting_date)
         previous = self.snapshot(dates[-2])
         # Only two snapshots are loaded; the rest of the history is asked of SQLite,
@@ -365,10 +372,11 @@ class History:
         changes: list[Change] = []
         carried = self._carried(reporting_date)
         for plan, (count, last) in sorted(carried.items()):
-            detail = f"{count} action(s) carried as last returned" + (
+            detail = f"{plural(count, 'action')} carried as last returned" + (
                 f" on {last.strftime('%d/%m/%Y')}" if last else ""
             )
             changes.append(Change("not-returned", plan, "", "", "", "", detail))
+        still_stale = 0
         for key in sorted(current.keys() - previous.keys()):
             now = current[key]
             changes.append(Change("new", now.plan_key, now.ref, now.action, "", now.status, ""))
@@ -378,17 +386,20 @@ class History:
                 Change("gone", then.plan_key, then.ref, then.action, then.status, "", "")
             )
         for key in sorted(current.keys() & previous.keys()):
-            changes.extend(
-                _compare(
-                    previous[key],
-                    current[key],
-                    reporting_date,
-                    unchanged_since.get(key, reporting_date),
-                    lambda key=key: self._times_slipped(key, reporting_date),
-                    granted,
-                )
+            found = _compare(
+                previous[key],
+                current[key],
+                reporting_date,
+                dates[-2],
+                unchanged_since.get(key, reporting_date),
+                lambda key=key: self._times_slipped(key, reporting_date),
+                granted,
             )
-        return changes
+            if found and found[-1] is STILL_STALE:
+                found.pop()
+                still_stale += 1
+            changes.extend(found)
+        return Comparison(changes, still_stale)
 
     def _carried(self, reporting_date: dt.date) -> dict[str, tuple[int, dt.date | None]]:
         """Plans not returned at ``reporting_date``: how many actions carried, last returned."""
@@ -453,10 +464,22 @@ class History:
         return {(plan, ref): dt.date.fromisoformat(since) for plan, ref, since in rows}
 
 
+class Comparison(NamedTuple):
+    """What changed since the run before, and the stale progress updates not listed again."""
+
+    changes: list[Change]
+    still_stale: int  # progress updates stale at the run before and still unchanged
+
+
+# Stands for a progress update already reported stale: counted by compare, never listed.
+STILL_STALE = Change("still-stale", "", "", "", "", "", "")
+
+
 def _compare(
     then: Snapshot,
     now: Snapshot,
     reporting_date: dt.date,
+    previous_date: dt.date,
     progress_since: dt.date,
     times_slipped: Callable[[], int],
     granted: dict[tuple[str, str, str], str] | None = None,
@@ -507,7 +530,13 @@ def _compare(
     if now.status not in model.CLOSED_STATUSES and now.progress:
         since = progress_since
         unchanged_days = (reporting_date - since).days
-        if unchanged_days >= model.STALE_PROGRESS_DAYS:
+        stale_before = (
+            then.status not in model.CLOSED_STATUSES
+            and (previous_date - since).days >= model.STALE_PROGRESS_DAYS
+        )
+        if stale_before:
+            changes.append(STILL_STALE)
+        elif unchanged_days >= model.STALE_PROGRESS_DAYS:
             changes.append(
                 Change(
                     "stale-progress",

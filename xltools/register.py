@@ -388,8 +388,8 @@ def read_register(path: str | Path) -> RegisterData:
     for problem in table(PROBLEMS_SHEET):
         file = Path(str(problem.get(FILE) or "")).name
         kind = str(problem.get(PROBLEM) or "")
-        if not file or kind in (SKIPPED, EARLIER_SKIPPED):
-            continue
+        if not file or not kind or kind in (SKIPPED, EARLIER_SKIPPED):
+            continue  # the "No problems" line of an empty sheet has no Problem
         if kind in (NOT_READ, EARLIER_NOT_READ):
             problems[file] = str(problem.get(MESSAGE) or "")
         elif kind not in found.setdefault(file, []):
@@ -398,6 +398,11 @@ def read_register(path: str | Path) -> RegisterData:
         problems.setdefault(file, "has findings: " + ", ".join(labels_found))
     plans = _plans_from_rows(rows)
     totals = {
+        key: int(labels[label])
+        for label, key in SUMMARY_TOTALS
+        if isinstance(labels.get(label), int | float)
+    }
+    totals |= {
         "plans_read": int(labels.get(PLANS_READ) or len(plans)),
         "plans_not_read": int(labels.get(FILES_NOT_READ) or 0),
         "actions": len(rows),

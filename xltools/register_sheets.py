@@ -137,6 +137,7 @@ SUMMARY_TOTALS: Final[tuple[tuple[str, str], ...]] = (
     (f"Due in the next {model.DUE_SOON_DAYS} days", "due_soon"),
     ("Plans or files with problems", "problems"),
     ("Changes since the last run", "changes"),
+    ("Progress updates still unchanged (listed in an earlier week)", "still_stale"),
 )
 SUMMARY_PLAN_COLUMNS: Final[tuple[str, ...]] = (
     model.ORGANISATION,

@@ -29,19 +29,28 @@ from pathlib import Path
 from xltools import __version__, model
 from xltools.consolidate import Consolidation
 from xltools.errors import XltoolsError
+from xltools.history import CHANGE_KINDS
 from xltools.mail import Message, header_safe
 from xltools.register import RegisterData, register_data
 from xltools.register_sheets import DAYS_OVERDUE, RAG, RAG_COLUMNS, SOURCE_FILE
 from xltools.words import plural, times
 
-DIGEST_KINDS = (
-    "status-better",
+# The digest lists every kind of change, in this order (most pressing first), at most
+# CHANGES_PER_KIND of each; it says how many more of a kind are on the Changes sheet.
+DIGEST_CHANGE_ORDER = (
     "status-worse",
-    "status",
-    "complete",
     "slipped",
     "extension-granted",
+    "complete",
+    "status-better",
+    "status",
+    "new",
+    "gone",
+    "brought-forward",
+    "stale-progress",
+    "not-returned",
 )
+CHANGES_PER_KIND = 10
 
 
 @dataclass
@@ -94,6 +103,25 @@ def _action_view(row: dict[str, object]) -> dict[str, object]:
         "rag": str(row.get(RAG) or ""),
         "progress": str(row.get(model.PROGRESS) or ""),
     }
+
+
+def change_groups(changes: list[dict[str, str]], per_kind: int = CHANGES_PER_KIND) -> list[dict]:
+    """The register's changes by kind for the digest: every kind there is, most pressing
+    first, each with its count, at most ``per_kind`` listed and how many are left out."""
+    groups: dict[str, list[dict[str, str]]] = {}
+    for change in changes:
+        groups.setdefault(change["label"], []).append(change)
+    order = [CHANGE_KINDS[kind] for kind in DIGEST_CHANGE_ORDER]
+    labels = sorted(groups, key=lambda label: order.index(label) if label in order else 99)
+    return [
+        {
+            "label": label,
+            "count": len(groups[label]),
+            "listed": groups[label][:per_kind],
+            "left_out": max(0, len(groups[label]) - per_kind),
+        }
+        for label in labels
+    ]
 
 
 def read_leads_csv(path: str | Path) -> dict[str, str]:
@@ -278,7 +306,9 @@ def summarise(
         "rag_labels": RAG_COLUMNS,
         "overdue": [_action_view(r) for r in overdue_rows],
         "due_soon": [_action_view(r) for r in due_soon_rows],
-        "changes": [c for c in data.changes if c["kind"] in DIGEST_KINDS],
+        "changes": change_groups(data.changes),
+        "changes_count": len(data.changes),
+        "still_stale": data.totals.get("still_stale", 0),
         "problems": data.problems,
         "leads_without_address": without_address,
         "address_problems": addresses.problems(),
