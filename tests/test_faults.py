@@ -104,7 +104,7 @@ def test_a_plan_missing_this_week_is_not_returned_not_gone(tmp_path):
     result = consolidate(inbox, WEEK2, history=history)
     key = "Argyll and Bute Council / Plan 1"
     assert [(c.kind, c.plan) for c in result.changes] == [("not-returned", key)]
-    assert result.changes[0].detail == "3 action(s) carried as last returned on 24/11/2003"
+    assert result.changes[0].detail == "3 actions carried as last returned on 24/11/2003"
     assert [(n.plan, n.last_returned, n.actions) for n in result.not_returned] == [(key, WEEK1, 3)]
     assert result.outcome is Outcome.PROBLEMS
     with History(history) as store:  # carried at their last state, and marked so
@@ -126,7 +126,7 @@ def test_a_plan_missing_this_week_is_not_returned_not_gone(tmp_path):
     )  # fmt: skip
     assert cli_result.exit_code == 1
     assert (
-        f"not returned: {key} (last returned 2003-11-24; 3 action(s) carried at their last "
+        f"not returned: {key} (last returned 2003-11-24; 3 actions carried at their last "
         "state)" in cli_result.output
     )
     changes = openpyxl.load_workbook(out)["Changes"]

@@ -102,6 +102,7 @@ def consolidate(inbox, output, reporting_date, rules, history, packdir, as_json)
       xltools consolidate inbox/ -o register.xlsx --packs packs/
     """
     from xltools.consolidate import consolidate as run_consolidation
+    from xltools.words import plural
 
     result = run_with_progress(
         run_consolidation,
@@ -122,8 +123,8 @@ def consolidate(inbox, output, reporting_date, rules, history, packdir, as_json)
         for plan in result.not_returned:
             last = plan.last_returned.isoformat() if plan.last_returned else "an earlier run"
             click.echo(
-                f"not returned: {plan.plan} (last returned {last}; {plan.actions} action(s) "
-                "carried at their last state)"
+                f"not returned: {plan.plan} (last returned {last}; "
+                f"{plural(plan.actions, 'action')} carried at their last state)"
             )
         if result.loop is not None:
             for pack in result.loop.not_returned:
