@@ -725,7 +725,11 @@ def read_status(text: str) -> str | None:
         if part_key in words:
             return words[part_key]
     first = key.split(" ")[0] if key else ""
-    return words.get(first) if first in ("red", "amber", "green", "blue", "grey") else None
+    if first in words and first not in ("no", "open"):
+        return words[first]  # "Completed January 2016", "Blue complete and assured"
+    if len(text) <= 30 and due_date_from_text(text):
+        return model.COMPLETE  # a date where the status goes: the day it was done
+    return None
 
 
 def _fill_dates(out, not_understood, judgements, line) -> None:
