@@ -136,3 +136,18 @@ def test_login_takes_the_password_from_the_environment(monkeypatch):
     assert report.sent == ["digest"]
     assert seen == [(b"coordinator", True)]
     assert len(collector.messages) == 1
+
+
+def test_the_weekly_config_reuses_the_settings(tmp_path):
+    from xltools.weekly import load_config
+
+    config = tmp_path / "xltools.toml"
+    config.write_text(
+        "[email]\nsend = true\nsmtp_host = 'mail.example.gov.uk'\nssl = true\n"
+        "smtp_user = 'coordinator'\nfrom = 'c@example.gov.uk'\n"
+    )
+    smtp = load_config(config).email.smtp
+    assert smtp == SmtpSettings("mail.example.gov.uk", 465, SSL, "coordinator", "c@example.gov.uk")
+    config.write_text("[email]\nstarttls = true\nssl = true\n")
+    with pytest.raises(XltoolsError, match=r"\[email\] set one of starttls and ssl"):
+        load_config(config)

@@ -105,6 +105,20 @@ def test_register_file_gives_the_same_digest(inbox, tmp_path):
     assert [m.name for m in from_file.leads] == [m.name for m in from_library.leads]
 
 
+def test_the_steps_the_commands_and_weekly_share(inbox, tmp_path):
+    import xltools
+
+    result = xltools.consolidate_to(inbox, tmp_path / "week" / "register.xlsx", WEEK1)
+    assert (tmp_path / "week" / "register.history.sqlite").is_file()  # kept beside it
+    from_file = xltools.summarise_to(tmp_path / "week" / "register.xlsx", tmp_path / "a")
+    from_result = xltools.summarise_to(result, tmp_path / "b")
+    assert [p.relative_to(tmp_path / "a") for p in from_file.written] == [
+        p.relative_to(tmp_path / "b") for p in from_result.written
+    ]
+    assert from_file.written[0] == tmp_path / "a" / "digest.eml"
+    assert from_file.digest.subject == from_result.digest.subject
+
+
 def test_send_reports_one_failure_and_sends_the_rest(inbox, smtp):
     result = consolidate(inbox, WEEK1)
     summaries = summarise(

@@ -15,6 +15,9 @@ _LAZY = {
     "colour_workbook": ("xltools.colour", "colour_workbook"),
     "validate": ("xltools.validate", "validate"),
     "consolidate": ("xltools.consolidate", "consolidate"),
+    # The weekly job's steps, as the commands and ``weekly`` run them.
+    "consolidate_to": ("xltools.consolidate", "consolidate_to"),
+    "summarise_to": ("xltools.summary", "summarise_to"),
 }
 
 

@@ -292,6 +292,40 @@ def consolidate(
         raise history_error(Path(history), error) from None
 
 
+def default_history(register: str | Path) -> Path:
+    """Where a register's history is kept unless told otherwise: beside it, same stem."""
+    register = Path(register)
+    return register.with_name(f"{register.stem}.history.sqlite")
+
+
+def consolidate_to(
+    inbox: str | Path,
+    register: str | Path,
+    reporting_date: dt.date | None = None,
+    rules: str | Path | RulePack = "default",
+    history: str | Path | None = None,
+    packs: str | Path | None = None,
+    progress: Callable[[Path], None] | None = None,
+    workers: int | None = None,
+) -> Consolidation:
+    """The roll-up step: consolidate ``inbox``, keep the history, write the register.
+
+    What ``xltools consolidate`` and the weekly job both run. The history is kept
+    in ``history``, by default :func:`default_history`; the register and the
+    history land together (see :func:`consolidate`).
+    """
+    return consolidate(
+        inbox,
+        reporting_date,
+        rules,
+        history if history is not None else default_history(register),
+        progress=progress,
+        workers=workers,
+        packs=packs,
+        register=register,
+    )
+
+
 def _consolidate(
     inbox, discovery, reporting_date, pack, history, limits, progress, workers, register, packs
 ) -> Consolidation:

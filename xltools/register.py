@@ -16,8 +16,7 @@ visible text. The file is written to a temporary name and moved into place.
 
 :func:`read_register` reads a register workbook back into :class:`RegisterData`,
 the same shape :func:`register_data` makes from a consolidation, so summaries
-can be made from either. :func:`consolidate_to` is the roll-up step as every
-caller runs it: consolidate a folder, keep the history, write the register.
+can be made from either.
 """
 
 from __future__ import annotations
@@ -26,10 +25,10 @@ import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from xltools import model
 from xltools.cells import clean_text, column_letters
-from xltools.consolidate import Consolidation
 from xltools.fileio import atomic_path, scratch_path, writing
 from xltools.history import CHANGE_KINDS
 from xltools.register_sheets import (
@@ -78,6 +77,10 @@ from xltools.register_sheets import COLUMN as COLUMN_COLUMN
 from xltools.register_sheets import VALUE as VALUE_COLUMN
 from xltools.sheetrows import SheetRows, stream_rows
 from xltools.xlsx import new_workbook, standard_formats, write_value
+
+if TYPE_CHECKING:
+    # Only for type hints: the roll-up writes the register, not the other way round.
+    from xltools.consolidate import Consolidation
 
 Row = dict[str, object]
 

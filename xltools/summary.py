@@ -30,8 +30,8 @@ from xltools import __version__, model
 from xltools.consolidate import Consolidation
 from xltools.errors import XltoolsError
 from xltools.history import CHANGE_KINDS
-from xltools.mail import Message, header_safe
-from xltools.register import RegisterData, register_data
+from xltools.mail import Message, header_safe, write_outbox
+from xltools.register import RegisterData, read_register, register_data
 from xltools.register_sheets import DAYS_OVERDUE, RAG, RAG_COLUMNS, SOURCE_FILE
 from xltools.words import plural, times
 
@@ -59,6 +59,7 @@ class Summaries:
     leads: list[Message]
     leads_without_address: list[str]
     address_problems: list[str] = field(default_factory=list)
+    written: list[Path] = field(default_factory=list)  # the .eml files, once written
 
     @property
     def messages(self) -> list[Message]:
@@ -327,3 +328,27 @@ def summarise(
         sender,
     )
     return Summaries(digest, notes, without_address, addresses.problems())
+
+
+def summarise_to(
+    register: RegisterData | Consolidation | str | Path,
+    outbox: str | Path,
+    leads_csv: str | Path | None = None,
+    sender: str = "",
+    digest_to: list[str] | None = None,
+    packs: list[PackNote] | None = None,
+    lead_due_days: int = LEAD_DUE_DAYS,
+) -> Summaries:
+    """The summarising step: the digest and lead notes of a register, written to the outbox.
+
+    ``register`` is a consolidation, its contents, or a register workbook to read.
+    The one composition of :func:`read_leads_csv`, :func:`summarise` and
+    :func:`xltools.mail.write_outbox`, run by ``xltools summarise`` and the weekly
+    job alike; sending is :func:`xltools.mail.send` of ``messages``.
+    """
+    if isinstance(register, (str, Path)):
+        register = read_register(register)
+    leads = read_leads_csv(leads_csv) if leads_csv else {}
+    summaries = summarise(register, leads, sender, digest_to, packs, lead_due_days)
+    summaries.written = write_outbox(summaries.messages, outbox)
+    return summaries

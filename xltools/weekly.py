@@ -223,20 +223,16 @@ class RunLock:
 
 def run_once(config: WeeklyConfig, reporting_date: dt.date | None = None) -> WeeklyResult:
     """One weekly run (see the module docstring)."""
-    from xltools import summary
-    from xltools.consolidate import consolidate
-    from xltools.mail import send, write_outbox
+    from xltools.consolidate import consolidate_to
+    from xltools.mail import send
+    from xltools.summary import summarise_to
 
     reporting_date = reporting_date or dt.date.today()
     with RunLock(config.registers / LOCK_NAME):
         LOG.info("weekly run for %s: reading %s", reporting_date.isoformat(), config.inbox)
         register = config.registers / f"register-{reporting_date.isoformat()}.xlsx"
-        result = consolidate(
-            config.inbox,
-            reporting_date,
-            rules=config.rules,
-            history=config.history,
-            register=register,
+        result = consolidate_to(
+            config.inbox, register, reporting_date, config.rules, config.history
         )
         totals = result.totals()
         text = (
@@ -245,11 +241,10 @@ def run_once(config: WeeklyConfig, reporting_date: dt.date | None = None) -> Wee
             f"{plural(totals['problems'], 'problem')}, {plural(totals['changes'], 'change')}"
         )
         LOG.info("register written to %s: %s", register, text)
-        leads = summary.read_leads_csv(config.email.leads_csv) if config.email.leads_csv else {}
-        summaries = summary.summarise(result, leads, config.email.sender, config.email.digest_to)
         outbox = config.outbox / reporting_date.isoformat()
-        write_outbox(summaries.messages, outbox)
-        LOG.info("%s written to %s", plural(len(summaries.messages), "message"), outbox)
+        email = config.email
+        summaries = summarise_to(result, outbox, email.leads_csv, email.sender, email.digest_to)
+        LOG.info("%s written to %s", plural(len(summaries.written), "message"), outbox)
         for lead in summaries.leads_without_address:
             LOG.warning("no email address for lead officer %s", lead)
         weekly = WeeklyResult(reporting_date, register, outbox, result.outcome, text)

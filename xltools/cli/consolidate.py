@@ -19,13 +19,6 @@ from xltools.cli import (
 )
 
 
-def default_history(output) -> str:
-    from pathlib import Path
-
-    output = Path(output)
-    return str(output.with_name(f"{output.stem}.history.sqlite"))
-
-
 def run_with_progress(function, total_hint: str, **kwargs):
     """Run a library call with a progress bar when standard error is a terminal."""
     if not sys.stderr.isatty():
@@ -52,13 +45,14 @@ def run_with_progress(function, total_hint: str, **kwargs):
 
 
 def summary_line(result) -> str:
+    from xltools import model
     from xltools.words import plural
 
     totals = result.totals()
     return (
         f"{plural(totals['plans_read'], 'plan')} read, {totals['plans_not_read']} not read, "
         f"{plural(totals['actions'], 'action')}, {totals['overdue']} overdue, "
-        f"{totals['due_soon']} due in the next 28 days, "
+        f"{totals['due_soon']} due in the next {model.DUE_SOON_DAYS} days, "
         f"{plural(totals['problems'], 'problem')}, "
         f"{plural(totals['changes'], 'change')} since the last run"
     )
@@ -101,18 +95,18 @@ def consolidate(inbox, output, reporting_date, rules, history, packdir, as_json)
       xltools consolidate inbox/ -o register.xlsx --reporting-date 2003-11-24
       xltools consolidate inbox/ -o register.xlsx --packs packs/
     """
-    from xltools.consolidate import consolidate as run_consolidation
+    from xltools.consolidate import consolidate_to
     from xltools.words import plural
 
     result = run_with_progress(
-        run_consolidation,
+        consolidate_to,
         "reading plans",
         inbox=inbox,
+        register=output,
         reporting_date=reporting_date,
         rules=rules,
-        history=history or default_history(output),
+        history=history,
         packs=packdir,
-        register=output,
     )
     if as_json:
         echo_json(result.to_dict())

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import click
 
 from xltools.cli import cli, exit_with, reporting_date_option
@@ -73,14 +71,13 @@ def import_command(
       xltools import tracker.csv --dry-run --column "What?=Action" --header-row 3
     """
     from xltools.cli.validate import format_finding
-    from xltools.fileio import write_text
     from xltools.importers import (
         NoActionsFound,
         dry_run_text,
         import_plan,
         read_mapping,
         report_text,
-        write_import,
+        save_import,
     )
     from xltools.outcome import Outcome
 
@@ -108,25 +105,14 @@ def import_command(
     if dry_run:
         click.echo(dry_run_text(result))
         exit_with(Outcome.OK)
-    from xltools.validate import validate
     from xltools.words import plural
 
-    write_import(result, output)
-    validation = validate([output], reporting_date=reporting_date)
-    check = validation.files[0]
-    result.report["validation"] = {
-        "errors": len(check.errors),
-        "warnings": len(check.warnings),
-        "findings": [f.to_dict() for f in check.findings],
-    }
-    if report_path:
-        write_text(
-            report_path, json.dumps(result.report, indent=2, ensure_ascii=False, default=str) + "\n"
-        )
+    result = save_import(result, output, reporting_date, report_path)
+    check = result.check
     for finding in check.findings:
         click.echo(f"{output}  {format_finding(finding)}")
     click.echo(
         f"wrote {output}: {plural(len(check.errors), 'error')}, "
         f"{plural(len(check.warnings), 'warning')} against the default rules"
     )
-    exit_with(validation.outcome)
+    exit_with(result.outcome)

@@ -85,13 +85,8 @@ def summarise(
         raise click.UsageError("choose one of --starttls and --ssl")
     if send and not sender:
         raise click.UsageError("--send needs --from")
-    from xltools.register import read_register
-
-    data = read_register(register)
-    leads = summary.read_leads_csv(leads_csv) if leads_csv else {}
-    summaries = summary.summarise(data, leads, sender, list(digest_to))
-    written = mail.write_outbox(summaries.messages, outbox)
-    click.echo(f"wrote {plural(len(written), 'message')} to {outbox}")
+    summaries = summary.summarise_to(register, outbox, leads_csv, sender, list(digest_to))
+    click.echo(f"wrote {plural(len(summaries.written), 'message')} to {outbox}")
     for lead in summaries.leads_without_address:
         click.echo(f"no address for lead officer: {lead}")
     if send:

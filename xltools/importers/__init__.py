@@ -13,9 +13,14 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from xltools import model
 from xltools.errors import XltoolsError
+
+if TYPE_CHECKING:
+    from xltools.findings import FileReport
+    from xltools.outcome import Outcome
 from xltools.words import plural
 
 
@@ -26,6 +31,16 @@ class ImportResult:
     actions: list[dict[str, object]]
     extra_columns: list[str]
     report: dict[str, object] = field(default_factory=dict)
+    # The written plan checked against the default rules (set by save_import).
+    check: FileReport | None = None
+
+    @property
+    def outcome(self) -> Outcome:
+        """How the import went, by the written plan's check (as ``validate`` would say)."""
+        from xltools.findings import outcome_of
+        from xltools.outcome import Outcome
+
+        return outcome_of([self.check]) if self.check is not None else Outcome.OK
 
 
 _ORGANISATION = re.compile(
@@ -271,6 +286,38 @@ def dry_run_text(result: ImportResult, count: int = 5) -> str:
             lines.append(f"  {name}: {value[:90]}{'...' if len(value) > 90 else ''}")
     lines.append("(dry run: nothing written)")
     return "\n".join(lines)
+
+
+def save_import(
+    result: ImportResult,
+    output: str | Path,
+    reporting_date: dt.date | None = None,
+    report_path: str | Path | None = None,
+) -> ImportResult:
+    """The import's writing step: the standard workbook, checked, and its report.
+
+    The one composition of :func:`write_import` and a validation of the written
+    file against the default rules (its counts and findings join the report as
+    ``validation``; the file's report is ``check``), as ``xltools import`` runs it
+    after :func:`import_plan`. With ``report_path`` the report is also written
+    there as JSON.
+    """
+    import json
+
+    from xltools.fileio import write_text
+    from xltools.validate import validate
+
+    write_import(result, output)
+    result.check = validate([output], reporting_date=reporting_date).files[0]
+    result.report["validation"] = {
+        "errors": len(result.check.errors),
+        "warnings": len(result.check.warnings),
+        "findings": [f.to_dict() for f in result.check.findings],
+    }
+    if report_path:
+        text = json.dumps(result.report, indent=2, ensure_ascii=False, default=str)
+        write_text(report_path, text + "\n")
+    return result
 
 
 def report_text(report: dict[str, object]) -> str:
