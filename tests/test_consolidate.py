@@ -132,7 +132,15 @@ def test_register_workbook_sheets(inbox, tmp_path):
     result = consolidate(inbox, WEEK1, history=tmp_path / "h.sqlite")
     path = write_register(result, tmp_path / "register.xlsx")
     book = openpyxl.load_workbook(path)
-    assert book.sheetnames == ["Summary", "Register", "Overdue", "Due soon", "Changes", "Problems"]
+    assert book.sheetnames == [
+        "Summary",
+        "Register",
+        "Overdue",
+        "Due soon",
+        "Changes",
+        "Problems",
+        "Skipped files",
+    ]
     summary = {row[0]: row[1] for row in book["Summary"].iter_rows(values_only=True) if row[0]}
     assert summary["Plans read"] == 3 and summary["Actions"] == 7
     assert summary["Overdue"] == 2 and summary["Due in the next 28 days"] == 1

@@ -375,5 +375,5 @@ def test_a_register_with_no_problems_says_so_in_the_digest(tmp_path):
     write_plan(inbox / "argyll.xlsx", PLAN, [action("1"), action("2")])
     register = write_register(consolidate(inbox, WEEK1), tmp_path / "register.xlsx")
     text = summarise(read_register(register)).digest.text
-    problems = text.split("PLANS WITH PROBLEMS\n")[1].split("\n\n")[0]
+    problems = text.split("PLANS WITH PROBLEMS (0)\n")[1].split("\n\n")[0]
     assert problems == "Every plan was read and passed its checks."

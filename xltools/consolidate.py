@@ -29,7 +29,7 @@ from xltools import catalogue, model
 from xltools.cells import EXCEL_CELL_LIMIT, clean_text, fits_in_cell
 from xltools.errors import XltoolsError
 from xltools.fileio import remove_leftovers
-from xltools.findings import FileReport, Finding, outcome_of
+from xltools.findings import ERROR, FileReport, Finding, findings_in_words, outcome_of
 from xltools.gcpause import paused_gc
 from xltools.history import Change, History, NotReturned, Snapshot, history_error, plan_key
 from xltools.locks import FileLock
@@ -52,7 +52,6 @@ from xltools.register_sheets import (
 )
 from xltools.rules import RulePack, load_pack
 from xltools.validate import iter_reports
-from xltools.words import plural
 
 
 @dataclass
@@ -89,12 +88,25 @@ class PlanSummary:
 
 @dataclass(frozen=True)
 class Problem:
-    """A file not read, or a plan with findings."""
+    """A file not read, or a plan with findings.
+
+    Only a file not read or a plan with errors is a problem to the people reading the
+    register and the digest; a plan whose findings are all warnings is listed apart
+    (``warnings_only``), and so are the files the search skipped (``skipped``).
+    """
 
     path: Path
     kind: str  # "unreadable" or "findings"
     reason: str
     findings: tuple[Finding, ...] = ()
+
+    @property
+    def errors(self) -> int:
+        return sum(f.severity == ERROR for f in self.findings)
+
+    @property
+    def warnings_only(self) -> bool:
+        return self.kind != "unreadable" and not self.errors
 
     def to_dict(self) -> dict:
         return {
@@ -174,7 +186,8 @@ class Consolidation:
             "actions": len(self.rows),
             "overdue": len(self.overdue),
             "due_soon": len(self.due_soon),
-            "problems": len(self.problems),
+            "problems": sum(not p.warnings_only for p in self.problems),
+            "warnings_only": sum(p.warnings_only for p in self.problems),
             "changes": len(self.changes),
             "plans_not_returned": len(self.not_returned),
             "still_stale": self.still_stale,
@@ -381,10 +394,8 @@ def _roll_up(inbox, discovery, reporting_date, pack, limits, progress, workers) 
         result.rows.extend(plan_rows)
         result.snapshots.append((summary, plan_rows))
         if report.findings:
-            # The counts, and what was found in the catalogue's words.
-            labels = ", ".join(dict.fromkeys(f.label for f in report.findings))
-            counts = plural(summary.errors, "error"), plural(summary.warnings, "warning")
-            reason = f"{counts[0]}, {counts[1]}: {labels}"
+            # The counts, and what was found most, in the catalogue's words.
+            reason = findings_in_words((f.label, f.severity) for f in report.findings)
             result.problems.append(Problem(path, "findings", reason, tuple(report.findings)))
     return result
 

@@ -14,10 +14,12 @@ A :class:`ValidationReport` says how the run went as an
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from xltools.outcome import Outcome
+from xltools.words import plural
 
 ERROR = "error"
 WARNING = "warning"
@@ -130,3 +132,38 @@ def outcome_of(reports: list[FileReport]) -> Outcome:
     if any(report.status == "unreadable" or report.errors for report in reports):
         return Outcome.PROBLEMS
     return Outcome.OK
+
+
+def tally(found: Iterable[tuple[str, str]]) -> tuple[int, int, list[tuple[str, int]]]:
+    """Findings given as (label, severity): how many errors, how many warnings, and each
+    label with its count, errors' labels first and the most found first."""
+    errors = warnings = 0
+    counts: dict[tuple[bool, str], int] = {}
+    for label, severity in found:
+        if severity == ERROR:
+            errors += 1
+        else:
+            warnings += 1
+        key = (severity != ERROR, label)
+        counts[key] = counts.get(key, 0) + 1
+    ranked = sorted(counts.items(), key=lambda item: (item[0][0], -item[1]))
+    return errors, warnings, [(label, count) for (_, label), count in ranked]
+
+
+def labels_in_words(labels: list[tuple[str, int]], top: int = 3) -> str:
+    """The findings met most, in words: 'Date is not a date (2), Value missing (1), and
+    1 more kind'."""
+    listed = [f"{label} ({count})" for label, count in labels[:top]]
+    if len(labels) > top:
+        listed.append(f"and {plural(len(labels) - top, 'more kind')}")
+    return ", ".join(listed)
+
+
+def findings_in_words(found: Iterable[tuple[str, str]], top: int = 3) -> str:
+    """One plan's findings in a line: '3 errors, 1 warning: Date is not a date (2), Value
+    missing (1), and 1 more kind'."""
+    errors, warnings, labels = tally(found)
+    counts = [plural(errors, "error")] if errors else []
+    counts += [plural(warnings, "warning")] if warnings or not errors else []
+    listed = labels_in_words(labels, top)
+    return ", ".join(counts) + (": " + listed if listed else "")

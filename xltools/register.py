@@ -22,7 +22,7 @@ can be made from either.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING
 from xltools import model
 from xltools.cells import clean_text, column_letters
 from xltools.fileio import atomic_path, scratch_path, writing
+from xltools.findings import ERROR, WARNING, labels_in_words, tally
 from xltools.history import CHANGE_KINDS
 from xltools.register_sheets import (
     ACTIONS,
@@ -53,6 +54,7 @@ from xltools.register_sheets import (
     PROBLEMS_SHEET,
     RAG,
     RAG_COLUMNS,
+    REASON,
     REGISTER_SHEET,
     REPORTING_DATE,
     REQUESTS_SHEET,
@@ -60,6 +62,7 @@ from xltools.register_sheets import (
     SEVERITY,
     SHEETS,
     SKIPPED,
+    SKIPPED_SHEET,
     SOURCE_FILE,
     SUMMARY,
     SUMMARY_PLAN_COLUMNS,
@@ -76,6 +79,7 @@ from xltools.register_sheets import CELL as CELL_COLUMN
 from xltools.register_sheets import COLUMN as COLUMN_COLUMN
 from xltools.register_sheets import VALUE as VALUE_COLUMN
 from xltools.sheetrows import SheetRows, stream_rows
+from xltools.words import plural
 from xltools.xlsx import new_workbook, standard_formats, write_value
 
 if TYPE_CHECKING:
@@ -116,7 +120,7 @@ def _problem_rows(result: Consolidation) -> list[Row]:
             MESSAGE: message,
         }
 
-    rows = [row(path, SKIPPED, message=reason) for path, reason in result.skipped]
+    rows = []
     for problem in result.problems:
         if problem.kind == "unreadable":
             rows.append(row(problem.path, NOT_READ, "error", message=problem.reason))
@@ -126,6 +130,10 @@ def _problem_rows(result: Consolidation) -> list[Row]:
     return rows
 
 
+def _skipped_rows(result: Consolidation) -> list[Row]:
+    return [{FILE: result.display_path(path), REASON: reason} for path, reason in result.skipped]
+
+
 # The rows of each sheet but the Summary, by sheet name: a new sheet adds its function here.
 SHEET_ROWS: dict[str, Callable[[Consolidation], Sequence[Row]]] = {
     REGISTER_SHEET: lambda result: result.rows,
@@ -133,6 +141,7 @@ SHEET_ROWS: dict[str, Callable[[Consolidation], Sequence[Row]]] = {
     DUE_SOON_SHEET: lambda result: result.due_soon,
     CHANGES_SHEET: _change_rows,
     PROBLEMS_SHEET: _problem_rows,
+    SKIPPED_SHEET: _skipped_rows,
     PACKS_SHEET: lambda result: result.loop.pack_rows,
     REQUESTS_SHEET: lambda result: result.loop.request_rows,
 }
@@ -270,7 +279,9 @@ class RegisterData:
 
     ``plans`` are dicts (organisation, title, actions, rag counts, overdue);
     ``changes`` dicts (kind, label, plan, ref, action, old, new, detail);
-    ``problems`` dicts (file, reason). ``chase`` (the overdue and due-soon rows)
+    ``problems`` dicts (see :func:`problem_view`), plans with errors and files not read
+    before plans with warnings only; ``skipped`` dicts (file, reason) for the files the
+    search passed over, which are not problems. ``chase`` (the overdue and due-soon rows)
     is made from the rows by :func:`register_sheets.chase_lists` unless given.
     """
 
@@ -282,6 +293,7 @@ class RegisterData:
     totals: dict[str, int] = field(default_factory=dict)
     chase: ChaseLists | None = None
     loop: object | None = None  # packs.LoopStatus, when the roll-up was given the pack folder
+    skipped: list[dict[str, str]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if self.chase is None:
@@ -321,7 +333,17 @@ def register_data(result: Consolidation) -> RegisterData:
         }
         for c in result.changes
     ]
-    problems = [{"file": str(p.path.name), "reason": p.reason} for p in result.problems]
+    problems = [
+        problem_view(
+            result.display_path(p.path),
+            p.reason if p.kind == "unreadable" else None,
+            ((f.label, f.severity) for f in p.findings),
+        )
+        for p in result.problems
+    ]
+    # Files not read and plans with errors first, then plans with warnings only.
+    problems.sort(key=lambda problem: problem["kind"] == "warnings")
+    skipped = [{"file": result.display_path(p), "reason": r} for p, r in result.skipped]
     return RegisterData(
         result.reporting_date,
         result.rows,
@@ -331,7 +353,40 @@ def register_data(result: Consolidation) -> RegisterData:
         result.totals(),
         result.chase,
         result.loop,
+        skipped,
     )
+
+
+# The findings met most that the digest names for each plan.
+PROBLEM_TOP = 3
+
+
+def problem_view(
+    file: str, unreadable: str | None = None, found: Iterable[tuple[str, str]] = ()
+) -> dict[str, object]:
+    """One file's problems as the digest shows them: a file not read and why, or a
+    plan's counts of errors and warnings and the findings met most (label, count).
+
+    ``kind`` is "unreadable", "errors" or "warnings" (a plan with warnings only is not
+    called a problem).
+    """
+    errors, warnings, labels = tally(found)
+    if unreadable is not None:
+        kind, reason = "unreadable", unreadable
+    else:
+        kind = "errors" if errors else "warnings"
+        counts = [plural(errors, "error")] if errors else []
+        reason = ", ".join([*counts, *([plural(warnings, "warning")] if warnings else [])])
+    return {
+        "file": file,
+        "kind": kind,
+        "reason": reason,
+        "errors": errors,
+        "warnings": warnings,
+        "top": labels[:PROBLEM_TOP],
+        "more_kinds": max(0, len(labels) - PROBLEM_TOP),
+        "found": labels_in_words(labels, PROBLEM_TOP),  # "Date is not a date (2), ..."
+    }
 
 
 def read_register(path: str | Path) -> RegisterData:
@@ -341,7 +396,7 @@ def read_register(path: str | Path) -> RegisterData:
 
     path = Path(path)
     wanted = (SUMMARY_SHEET, REGISTER_SHEET, CHANGES_SHEET, PROBLEMS_SHEET)
-    workbook = SafeWorkbook(path, (*wanted, PACKS_SHEET, REQUESTS_SHEET))
+    workbook = SafeWorkbook(path, (*wanted, PACKS_SHEET, REQUESTS_SHEET, SKIPPED_SHEET))
     if not set(wanted) <= set(workbook.sheet_names):
         raise UnreadableWorkbook("this is not a register written by 'xltools consolidate'", path)
 
@@ -386,19 +441,32 @@ def read_register(path: str | Path) -> RegisterData:
         for c in table(CHANGES_SHEET)
         if c.get(PLAN)
     ]
-    problems: dict[str, str] = {}
-    found: dict[str, list[str]] = {}  # the labels of each file's findings, in order
+    # Each file in the order of the sheet: why it was not read, or its findings.
+    not_read: dict[str, str | None] = {}
+    found: dict[str, list[tuple[str, str]]] = {}  # each file's findings: (label, severity)
+    skipped: list[dict[str, str]] = []
+    if SKIPPED_SHEET in workbook.sheet_names:
+        skipped = [
+            {"file": str(s.get(FILE)), "reason": str(s.get(REASON) or "")}
+            for s in table(SKIPPED_SHEET)
+            if s.get(REASON)  # the "No files were skipped" line has no reason
+        ]
     for problem in table(PROBLEMS_SHEET):
-        file = Path(str(problem.get(FILE) or "")).name
+        file = str(problem.get(FILE) or "")
         kind = str(problem.get(PROBLEM) or "")
-        if not file or not kind or kind in (SKIPPED, EARLIER_SKIPPED):
+        if not file or not kind:
             continue  # the "No problems" line of an empty sheet has no Problem
-        if kind in (NOT_READ, EARLIER_NOT_READ):
-            problems[file] = str(problem.get(MESSAGE) or "")
-        elif kind not in found.setdefault(file, []):
-            found[file].append(kind)
-    for file, labels_found in found.items():
-        problems.setdefault(file, "has findings: " + ", ".join(labels_found))
+        if kind in (SKIPPED, EARLIER_SKIPPED):  # a register from before the Skipped sheet
+            skipped.append({"file": file, "reason": str(problem.get(MESSAGE) or "")})
+        elif kind in (NOT_READ, EARLIER_NOT_READ):
+            not_read[file] = str(problem.get(MESSAGE) or "")
+        else:
+            severity = ERROR if problem.get(SEVERITY) == ERROR else WARNING
+            not_read.setdefault(file, None)
+            found.setdefault(file, []).append((kind, severity))
+    problems = [problem_view(file, why, found.get(file, ())) for file, why in not_read.items()]
+    # Files not read and plans with errors first, then plans with warnings only.
+    problems.sort(key=lambda problem: problem["kind"] == "warnings")
     plans = _plans_from_rows(rows)
     totals = {
         key: int(labels[label])
@@ -420,9 +488,10 @@ def read_register(path: str | Path) -> RegisterData:
         rows,
         plans,
         changes,
-        [{"file": f, "reason": r} for f, r in problems.items()],
+        problems,
         totals,
         loop=loop,
+        skipped=skipped,
     )
 
 

@@ -36,6 +36,7 @@ OVERDUE_SHEET: Final = "Overdue"
 DUE_SOON_SHEET: Final = "Due soon"
 CHANGES_SHEET: Final = "Changes"
 PROBLEMS_SHEET: Final = "Problems"
+SKIPPED_SHEET: Final = "Skipped files"
 
 # The Register sheet: every action, with its plan, its derived RAG and where it came from.
 ORGANISATION, SERVICE, PLAN_TITLE = model.ORGANISATION, model.SERVICE, model.PLAN_TITLE
@@ -113,9 +114,13 @@ PROBLEM_COLUMNS: Final[tuple[str, ...]] = (
     VALUE,
     MESSAGE,
 )
-# The Problem cell of a file passed over by the search, and of one that could not be read
-# (a finding's Problem cell is its catalogue label). Registers written before the labels
-# said "skipped" and "not read"; the reader knows both.
+# The Skipped files sheet: what the search passed over (Office lock files, hidden files,
+# broken links), apart from the problems: these are not plans, and nothing is wrong with them.
+REASON: Final = "Reason"
+SKIPPED_COLUMNS: Final[tuple[str, ...]] = (FILE, REASON)
+# The Problem cell of a file that could not be read (a finding's Problem cell is its
+# catalogue label). Registers written before the labels said "not read", and listed
+# skipped files on the Problems sheet as "skipped" or "Skipped"; the reader knows all.
 SKIPPED: Final = "Skipped"
 NOT_READ: Final = catalogue.label("unreadable")
 EARLIER_SKIPPED, EARLIER_NOT_READ = "skipped", "not read"
@@ -135,7 +140,8 @@ SUMMARY_TOTALS: Final[tuple[tuple[str, str], ...]] = (
     ("Actions", "actions"),
     ("Overdue", "overdue"),
     (f"Due in the next {model.DUE_SOON_DAYS} days", "due_soon"),
-    ("Plans or files with problems", "problems"),
+    ("Plans or files with problems (errors, or not read)", "problems"),
+    ("Plans with warnings only", "warnings_only"),
     ("Changes since the last run", "changes"),
     ("Progress updates still unchanged (listed in an earlier week)", "still_stale"),
 )
@@ -177,6 +183,7 @@ LIST_WIDTHS: Final[Mapping[str, int]] = {
     COLUMN: 18,
     VALUE: 24,
     MESSAGE: 70,
+    REASON: 50,
 }
 
 # The weekly loop's sheets (consolidate --packs): the update packs sent and whether each
@@ -266,6 +273,13 @@ SHEETS: Final[tuple[Sheet, ...]] = (
         PROBLEM_COLUMNS,
         LIST_WIDTHS,
         "No problems: every plan was read and passed its checks.",
+    ),
+    Sheet(
+        SKIPPED_SHEET,
+        LISTING,
+        SKIPPED_COLUMNS,
+        LIST_WIDTHS,
+        "No files were skipped.",
     ),
     Sheet(
         PACKS_SHEET,

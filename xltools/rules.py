@@ -620,7 +620,16 @@ def run_pack(pack: RulePack, tables, reporting_dates) -> list[tuple[list[Finding
                 )
             )
     for findings, _ in results:
-        findings.sort(key=lambda f: (f.sheet != model.PLAN_SHEET, f.row or 0, f.cell, f.code))
+        # Errors before warnings, each in the order of the sheet.
+        findings.sort(
+            key=lambda f: (
+                f.severity != ERROR,
+                f.sheet != model.PLAN_SHEET,
+                f.row or 0,
+                f.cell,
+                f.code,
+            )
+        )
     return results
 
 

@@ -310,7 +310,11 @@ def summarise(
         "changes": change_groups(data.changes),
         "changes_count": len(data.changes),
         "still_stale": data.totals.get("still_stale", 0),
-        "problems": data.problems,
+        # Files not read and plans with errors; plans with warnings only are not called
+        # problems; files the search skipped are not plans at all.
+        "problems": [p for p in data.problems if p["kind"] != "warnings"],
+        "warned": [p for p in data.problems if p["kind"] == "warnings"],
+        "skipped": data.skipped,
         "leads_without_address": without_address,
         "address_problems": addresses.problems(),
         "not_returned": late_packs,

@@ -54,7 +54,12 @@ def summary_line(result) -> str:
         f"{plural(totals['actions'], 'action')}, {totals['overdue']} overdue, "
         f"{totals['due_soon']} due in the next {model.DUE_SOON_DAYS} days, "
         f"{plural(totals['problems'], 'problem')}, "
-        f"{plural(totals['changes'], 'change')} since the last run"
+        + (
+            f"{plural(totals['warnings_only'], 'plan')} with warnings only, "
+            if totals["warnings_only"]
+            else ""
+        )
+        + f"{plural(totals['changes'], 'change')} since the last run"
     )
 
 
@@ -111,9 +116,12 @@ def consolidate(inbox, output, reporting_date, rules, history, packdir, as_json)
     if as_json:
         echo_json(result.to_dict())
     else:
+        # Problems first (files not read, plans with errors), then plans with warnings
+        # only, then the files the search skipped: those are not plans at all.
+        for problem in sorted(result.problems, key=lambda p: p.warnings_only):
+            what = "warnings only" if problem.warnings_only else "problem"
+            click.echo(f"{what}: {shown(problem.path)}: {problem.reason}")
         echo_skipped(result.skipped)
-        for problem in result.problems:
-            click.echo(f"problem: {shown(problem.path)}: {problem.reason}")
         for plan in result.not_returned:
             last = plan.last_returned.isoformat() if plan.last_returned else "an earlier run"
             click.echo(
