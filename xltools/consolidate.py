@@ -38,10 +38,12 @@ from xltools.read import DEFAULT_LIMITS, Limits, PlanTable, discover
 from xltools.register_sheets import (
     DAYS_OVERDUE,
     ORGANISATION,
+    ORIGINAL_DUE,
     PLAN_TITLE,
     RAG,
     RAG_COLUMNS,
     REGISTER_COLUMNS,
+    REVISIONS,
     SERVICE,
     SOURCE_FILE,
     SOURCE_ROW,
@@ -357,16 +359,19 @@ def _consolidate(
             recording = stack.enter_context(store.recording(reporting_date))
         stack.enter_context(paused_gc())
         result = _roll_up(inbox, discovery, reporting_date, pack, limits, progress, workers)
+        keyed: list[tuple[str, list[dict[str, object]]]] = []  # each plan's key and rows
         if recording:
             # Each plan's actions, then those of the plans not returned this week.
             for summary, plan_rows in result.pop_snapshots():
                 recording.add(_snapshots(plan_rows, summary.key))
+                keyed.append((summary.key, plan_rows))
             result.not_returned = recording.carry_forward({p.key for p in result.plans})
         if packs is not None:
             result.loop = _weekly_loop(packs, result.plans, store, reporting_date)
         if recording:
             comparison = store.compare(reporting_date)
             result.changes, result.still_stale = comparison.changes, comparison.still_stale
+            _add_trails(keyed, store.due_date_revisions(reporting_date))
         if register is not None:
             from xltools.register import write_register
 
@@ -398,6 +403,19 @@ def _roll_up(inbox, discovery, reporting_date, pack, limits, progress, workers) 
             reason = findings_in_words((f.label, f.severity) for f in report.findings)
             result.problems.append(Problem(path, "findings", reason, tuple(report.findings)))
     return result
+
+
+def _add_trails(keyed, revisions: dict[tuple[str, str], tuple[dt.date, int]]) -> None:
+    """Each action's original due date and revisions, from the history just recorded."""
+    for key, rows in keyed:
+        for row in rows:
+            original, count = revisions.get((key, _snapshot_ref(row)), (None, None))
+            row[ORIGINAL_DUE], row[REVISIONS] = original, count
+
+
+def _snapshot_ref(row: dict[str, object]) -> str:
+    """How the history knows an action of a plan: its Ref, or its row when it has none."""
+    return _text(row[model.REF]) or f"row {row[SOURCE_ROW]}"
 
 
 def _weekly_loop(packdir, plans: list[PlanSummary], store: History | None, reporting_date):
@@ -466,6 +484,7 @@ def _plan_rows(
         row[RAG] = rag.label
         # Blank, not 0, for an action that is not overdue: 0 reads as "due today".
         row[DAYS_OVERDUE] = rag.days_overdue if rag.overdue else None
+        row[ORIGINAL_DUE] = row[REVISIONS] = None  # from the history, when there is one
         row[SOURCE_FILE] = source_file
         row[SOURCE_ROW] = table.source_rows[index]
         row_findings = [*by_row.get(table.source_rows[index], []), *notes[cleaned_before:]]
@@ -485,7 +504,7 @@ def _snapshots(rows: list[dict[str, object]], key: str):
         due = row[model.DUE_DATE]
         yield Snapshot(
             plan_key=key,
-            ref=_text(row[model.REF]) or f"row {row[SOURCE_ROW]}",
+            ref=_snapshot_ref(row),
             organisation=_text(row[ORGANISATION]),
             plan_title=_text(row[PLAN_TITLE]),
             action=_text(row[model.ACTION]),

@@ -327,6 +327,51 @@ class History:
         """How often an action's due date has moved later in the history, up to ``up_to``."""
         return self._times_slipped((plan_key, ref), up_to)
 
+    def due_date_revisions(self, up_to: dt.date) -> dict[tuple[str, str], tuple[dt.date, int]]:
+        """Each action's original due date (the first one seen) and how many times it has
+        been revised since (every change between one week and the next), up to ``up_to``."""
+        rows = self.connection.execute(
+            """
+            WITH dues AS (
+                SELECT plan_key, ref, due_date,
+                       LAG(due_date) OVER action AS before,
+                       ROW_NUMBER() OVER action AS seen
+                FROM snapshot
+                WHERE reporting_date <= :day AND due_date IS NOT NULL
+                WINDOW action AS (PARTITION BY plan_key, ref ORDER BY reporting_date)
+            )
+            SELECT plan_key, ref, MAX(CASE WHEN seen = 1 THEN due_date END),
+                   SUM(before IS NOT NULL AND before != due_date)
+            FROM dues GROUP BY plan_key, ref
+            """,
+            {"day": up_to.isoformat()},
+        )
+        return {
+            (plan, ref): (dt.date.fromisoformat(first), revisions)
+            for plan, ref, first, revisions in rows
+        }
+
+    def weeks(
+        self, plan: str | None = None, ref: str | None = None
+    ) -> Iterator[tuple[dt.date, Snapshot]]:
+        """Every action's snapshots, action by action, week by week (oldest first).
+
+        ``plan``: only plans whose key holds this text (any case); ``ref``: only this Ref.
+        """
+        query = "SELECT reporting_date, plan_key, ref, " + ", ".join(FIELDS) + " FROM snapshot"
+        where, values = [], []
+        if plan:
+            where.append("instr(lower(plan_key), lower(?)) > 0")
+            values.append(plan)
+        if ref:
+            where.append("ref = ?")
+            values.append(ref)
+        if where:
+            query += " WHERE " + " AND ".join(where)
+        query += " ORDER BY plan_key, ref, reporting_date"
+        for day, *fields in self.connection.execute(query, values):
+            yield dt.date.fromisoformat(day), _snapshot(fields)
+
     def reporting_dates(self) -> list[dt.date]:
         rows = self.connection.execute("SELECT reporting_date FROM run ORDER BY reporting_date")
         return [dt.date.fromisoformat(day) for (day,) in rows]
@@ -337,21 +382,7 @@ class History:
             "WHERE reporting_date = ?",
             (reporting_date.isoformat(),),
         )
-        result = {}
-        for plan, ref, org, title, action, lead, status, due, progress in rows:
-            due_date = dt.date.fromisoformat(due) if due else None
-            result[(plan, ref)] = Snapshot(
-                plan,
-                ref,
-                org or "",
-                title or "",
-                action or "",
-                lead or "",
-                status or "",
-                due_date,
-                progress or "",
-            )
-        return result
+        return {(fields[0], fields[1]): _snapshot(fields) for fields in rows}
 
     def changes(self, reporting_date: dt.date) -> list[Change]:
         """What changed between the snapshot at ``reporting_date`` and the one before."""
@@ -473,6 +504,22 @@ class Comparison(NamedTuple):
 
 # Stands for a progress update already reported stale: counted by compare, never listed.
 STILL_STALE = Change("still-stale", "", "", "", "", "", "")
+
+
+def _snapshot(fields) -> Snapshot:
+    """A snapshot from its columns as stored (plan_key, ref, then FIELDS)."""
+    plan, ref, org, title, action, lead, status, due, progress = fields
+    return Snapshot(
+        plan,
+        ref,
+        org or "",
+        title or "",
+        action or "",
+        lead or "",
+        status or "",
+        dt.date.fromisoformat(due) if due else None,
+        progress or "",
+    )
 
 
 def _compare(

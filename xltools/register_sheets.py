@@ -42,6 +42,10 @@ SKIPPED_SHEET: Final = "Skipped files"
 ORGANISATION, SERVICE, PLAN_TITLE = model.ORGANISATION, model.SERVICE, model.PLAN_TITLE
 RAG: Final = "RAG"
 DAYS_OVERDUE: Final = "Days overdue"
+# Each action's trail (from the history; blank without one): the first due date seen, and
+# how many times the due date has been revised since. The current one is Due date.
+ORIGINAL_DUE: Final = "Original due date"
+REVISIONS: Final = "Due date revisions"
 VALIDATION: Final = "Validation"
 SOURCE_FILE: Final = "Source file"
 SOURCE_ROW: Final = "Source row"
@@ -52,6 +56,8 @@ REGISTER_COLUMNS: Final[tuple[str, ...]] = (
     *model.ACTION_COLUMN_NAMES,
     RAG,
     DAYS_OVERDUE,
+    ORIGINAL_DUE,
+    REVISIONS,
     VALIDATION,
     SOURCE_FILE,
     SOURCE_ROW,
@@ -169,6 +175,8 @@ ACTION_WIDTHS: Final[Mapping[str, int]] = {
     model.ORGANISATION: 24,
     model.DUE_DATE: 12,
     model.LAST_UPDATED: 12,
+    ORIGINAL_DUE: 12,
+    REVISIONS: 10,
 }
 LIST_WIDTHS: Final[Mapping[str, int]] = {
     CHANGE: 26,

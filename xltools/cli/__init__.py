@@ -135,6 +135,8 @@ COMMAND_MODULES = (
     "validate",
     "verify",
     "keys",
+    "trail",
+    "history",
     "consolidate",
     "summarise",
     "weekly",

@@ -1,0 +1,40 @@
+"""``xltools history export``: the history as tidy CSV for Power BI or Excel's Get Data."""
+
+from __future__ import annotations
+
+import click
+
+from xltools.cli import cli
+
+
+@cli.group("history")
+def history() -> None:
+    """The history consolidate keeps beside the register (a .sqlite file).
+
+    \b
+    Example:
+      xltools history export register.history.sqlite -o history-csv/
+    """
+
+
+@history.command("export")
+@click.argument("path", type=click.Path(dir_okay=False))
+@click.option(
+    "-o", "--outdir", required=True, type=click.Path(file_okay=False), help="Folder for the CSV."
+)
+def export(path, outdir):
+    """Write the history as tidy CSV in long form: actions_by_week.csv (one row per action
+    per week), runs.csv, and data_dictionary.csv saying what every column means.
+
+    \b
+    Example:
+      xltools history export register.history.sqlite -o history-csv/
+    """
+    from xltools.trail import export as run_export
+    from xltools.words import plural
+
+    done = run_export(path, outdir)
+    click.echo(
+        f"wrote {done.folder}: {plural(done.rows, 'row')} for {plural(done.actions, 'action')}"
+        f" ({', '.join(p.name for p in done.files)})"
+    )
