@@ -10,6 +10,7 @@ import openpyxl
 from conftest import PLAN, REPO, action
 from test_consolidate import _patch_text
 
+from xltools.cells import column_letters
 from xltools.consolidate import consolidate
 from xltools.read import CellError
 from xltools.register import write_register
@@ -85,7 +86,8 @@ def test_register_is_reproducible_and_leaves_nothing_behind(tmp_path):
     assert [p.name for p in (tmp_path / "out").iterdir()] == ["register.xlsx"]
     register = openpyxl.load_workbook(tmp_path / "out" / "register.xlsx")["Register"]
     assert register.max_row == len(result.rows) + 1
-    assert register.dimensions == f"A1:V{len(result.rows) + 1}"
+    last = column_letters(len(REGISTER_COLUMNS) - 1)
+    assert register.dimensions == f"A1:{last}{len(result.rows) + 1}"
 
 
 def test_an_empty_register_keeps_its_header(tmp_path):
