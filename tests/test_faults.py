@@ -321,7 +321,21 @@ def test_a_damaged_history_says_what_to_do(tmp_path):
         History(path)
     assert str(caught.value) == (
         f"{path}: the history is damaged (not an SQLite database xltools can read): restore "
-        "it from your backup, or give a new --history to start a new one"
+        "it from your backup, or give a new history file to start a new one"
+    )
+    # The library names no option; the command line adds the one that sets the history.
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    write_plan(inbox / "plan.xlsx", PLAN, [action("1")])
+    out = tmp_path / "register.xlsx"
+    result = CliRunner().invoke(
+        cli, ["consolidate", str(inbox), "-o", str(out), "--history", str(path)]
+    )
+    assert (result.exit_code, result.output) == (
+        2,
+        f"xltools: error: {path}: the history is damaged (not an SQLite database xltools can "
+        "read): restore it from your backup, or give a new history file to start a new one "
+        "(--history)\n",
     )
 
 

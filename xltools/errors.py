@@ -5,8 +5,9 @@ exception from xltools means only that a command could not do its work: an
 unreadable file, a broken rule pack, a bad setting. Each carries a message in
 words staff understand and, where there is one, the file it is about, so the
 command line can print one line and exit with status 2. Messages never name a
-command-line option: where one would help, the command line adds the hint when
-it catches the error.
+command-line option: an error about one of a call's arguments names that
+argument in ``setting`` (``"history"``), and the command line adds the option
+that sets it (``(--history)``) when it catches the error.
 """
 
 from __future__ import annotations
@@ -17,10 +18,13 @@ from pathlib import Path
 class XltoolsError(Exception):
     """xltools could not run; ``str()`` is the one-line message for the user."""
 
-    def __init__(self, message: str, path: str | Path | None = None) -> None:
+    def __init__(
+        self, message: str, path: str | Path | None = None, setting: str | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.path = Path(path) if path is not None else None
+        self.setting = setting  # the library argument at fault, for the CLI to name its option
 
     def __str__(self) -> str:
         return f"{self.path}: {self.message}" if self.path is not None else self.message

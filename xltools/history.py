@@ -609,8 +609,9 @@ def history_error(path: Path, error: sqlite3.Error) -> XltoolsError:
     if "readonly" in text or "read-only" in text or "unable to open" in text:
         return XltoolsError(
             "the history cannot be written (a read-only folder or file, or no permission): "
-            "give a --history in a folder you can write to",
+            "give a history file in a folder you can write to",
             path,
+            setting="history",
         )
     if "disk" in text and "full" in text:
         return XltoolsError(
@@ -618,8 +619,9 @@ def history_error(path: Path, error: sqlite3.Error) -> XltoolsError:
         )
     return XltoolsError(
         "the history is damaged (not an SQLite database xltools can read): restore it from "
-        "your backup, or give a new --history to start a new one",
+        "your backup, or give a new history file to start a new one",
         path,
+        setting="history",
     )
 
 

@@ -36,6 +36,7 @@ from xltools import model
 from xltools.cells import clean_text
 from xltools.errors import UnreadableWorkbook, XltoolsError
 from xltools.fileio import atomic_path
+from xltools.outcome import Outcome
 from xltools.packs import (
     BACKUPS_FOLDER,
     LOCKED_COLUMNS,
@@ -69,7 +70,7 @@ CONFLICTS = {
     "fails-rule": "a returned value fails the plan's rules",
     "column-missing": "the plan has no column for a returned value",
     "plan-not-editable": "saving the plan with openpyxl would lose parts of it",
-    "no-request": "--grant names an action with no extension request waiting",
+    "no-request": "a grant names an action with no extension request waiting",
 }
 
 
@@ -104,8 +105,9 @@ class MergeResult:
     backups: list[Path] = field(default_factory=list)
 
     @property
-    def exit_status(self) -> int:
-        return 1 if self.conflicts else 0
+    def outcome(self) -> Outcome:
+        """PROBLEMS when some conflict was listed (and not applied), else OK."""
+        return Outcome.PROBLEMS if self.conflicts else Outcome.OK
 
     def to_dict(self) -> dict:
         return {
@@ -276,7 +278,7 @@ def _grant_keys(
     for text in grants:
         plan, sep, ref = str(text).rpartition(":")
         if not sep or not plan or not ref:
-            raise XltoolsError(f"--grant '{text}' is not PLAN:REF (for example argyll.xlsx:1.4)")
+            raise XltoolsError(f"the grant '{text}' is not PLAN:REF (for example argyll.xlsx:1.4)")
         request = ledger.requests.get(request_key(plan, ref))
         if request is None:
             waiting = ", ".join(request_key(r["plan"], r["ref"]) for r in ledger.open_requests())

@@ -41,6 +41,7 @@ from xltools.consolidate import SOURCE_FILE
 from xltools.errors import XltoolsError
 from xltools.fileio import atomic_path, write_text
 from xltools.leads import lead_key
+from xltools.outcome import Outcome
 from xltools.read import DEFAULT_LIMITS, Limits, discover, read_plan
 from xltools.xlsx import new_workbook, standard_formats, write_value
 
@@ -206,6 +207,11 @@ class PackRun:
     packs: list[Pack]
     problems: list[tuple[Path, str]]  # plans not read, with the reason
     without_lead: int = 0  # open actions with no lead officer named
+
+    @property
+    def outcome(self) -> Outcome:
+        """PROBLEMS when some plan could not be read (the packs were still made), else OK."""
+        return Outcome.PROBLEMS if self.problems else Outcome.OK
 
 
 def _open_actions(inbox: Path, limits: Limits):

@@ -71,7 +71,9 @@ def validate(
 ) -> ValidationReport:
     """Validate plan workbooks (files, or folders searched recursively).
 
-    With no workbook to read, the report is empty and its outcome ``CANNOT_RUN``.
+    No workbook found is an :class:`~xltools.errors.XltoolsError`; when every
+    file found was skipped (lock files, say), or none can be read, the report's
+    outcome is ``CANNOT_RUN``.
     """
     pack = rules if isinstance(rules, RulePack) else load_pack(rules)
     paths = [Path(path) for path in paths]
@@ -80,6 +82,12 @@ def validate(
             # A name mistyped is a bad argument, not a file with problems.
             raise XltoolsError("no such file or folder", path)
     discovery = discover(paths)
+    if not discovery.workbooks and not discovery.skipped:
+        # As in consolidate: nothing to check is a wrong path far more often than not.
+        if len(paths) != 1:
+            raise XltoolsError("no plan workbooks (.xlsx, .xlsm) in " + ", ".join(map(str, paths)))
+        where = "in this folder" if paths[0].is_dir() else "here"
+        raise XltoolsError(f"no plan workbooks (.xlsx, .xlsm) {where}", paths[0])
     reports = list(iter_reports(discovery.workbooks, pack, reporting_date, limits))
     return ValidationReport(reports, pack.name, discovery.skipped)
 

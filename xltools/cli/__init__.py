@@ -38,7 +38,7 @@ class _Group(click.Group):
         except XltoolsError as error:
             if ctx.obj and ctx.obj.get("debug"):
                 raise
-            echo_error(str(error))
+            echo_error(str(error) + _option_hint(ctx, error.setting))
             ctx.exit(EXIT_CANNOT_RUN)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
@@ -54,6 +54,17 @@ class _Group(click.Group):
                 err=True,
             )
             ctx.exit(EXIT_CANNOT_RUN)
+
+
+def _option_hint(ctx: click.Context, setting: str | None) -> str:
+    """' (--history)': the option of the command run that sets the library argument at fault."""
+    command = self_command = ctx.command
+    if isinstance(self_command, click.Group) and ctx.invoked_subcommand:
+        command = self_command.get_command(ctx, ctx.invoked_subcommand)
+    for param in getattr(command, "params", ()):
+        if setting and param.name == setting and isinstance(param, click.Option):
+            return f" ({param.opts[-1]})"
+    return ""
 
 
 def parse_date(ctx, param, value):

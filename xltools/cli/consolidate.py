@@ -8,7 +8,6 @@ import click
 
 from xltools.cli import (
     cli,
-    echo_error,
     echo_json,
     echo_skipped,
     exit_with,
@@ -137,6 +136,4 @@ def consolidate(inbox, output, reporting_date, rules, history, packdir, as_json)
                     f"{request['proposed']} ({request['lead']})"
                 )
         click.echo(f"wrote {output}: {summary_line(result)}")
-    if not result.reports:
-        echo_error(f"no plan workbooks (.xlsx, .xlsm) found in {inbox}")
     exit_with(result.outcome)

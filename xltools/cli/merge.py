@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import click
 
-from xltools.cli import cli, echo_json, json_option, reporting_date_option, rules_option
+from xltools.cli import (
+    cli,
+    echo_json,
+    exit_with,
+    json_option,
+    reporting_date_option,
+    rules_option,
+)
 
 
 @cli.command("merge")
@@ -27,8 +34,7 @@ from xltools.cli import cli, echo_json, json_option, reporting_date_option, rule
 @reporting_date_option()
 @rules_option
 @json_option
-@click.pass_context
-def merge(ctx, packdir, inbox, grants, reporting_date, rules, as_json):
+def merge(packdir, inbox, grants, reporting_date, rules, as_json):
     """Write the returned packs in PACKDIR into the plans under the inbox.
 
     Every cell changed is listed; conflicts are listed and not applied; a
@@ -48,7 +54,7 @@ def merge(ctx, packdir, inbox, grants, reporting_date, rules, as_json):
     result = run_merge(packdir, inbox, reporting_date, grants, rules)
     if as_json:
         echo_json(result.to_dict())
-        ctx.exit(result.exit_status)
+        exit_with(result.outcome)
     for change in result.changes:
         click.echo(
             f"changed {change.plan} {change.cell} ({change.column}, Ref {change.ref}): "
@@ -80,4 +86,4 @@ def merge(ctx, packdir, inbox, grants, reporting_date, rules, as_json):
         f"{plural(len(result.requests), 'new extension request')}, "
         f"{plural(len(result.returns), 'pack')} newly returned"
     )
-    ctx.exit(result.exit_status)
+    exit_with(result.outcome)

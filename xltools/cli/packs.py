@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from xltools.cli import cli, parse_date, reporting_date_option
+from xltools.cli import cli, exit_with, parse_date, reporting_date_option
 
 
 @cli.command("packs")
@@ -31,8 +31,7 @@ from xltools.cli import cli, parse_date, reporting_date_option
     type=click.Path(dir_okay=False),
     help="CSV of lead officers (name,email): how each lead's name is spelt on the pack.",
 )
-@click.pass_context
-def packs(ctx, inbox, packdir, reporting_date, reply_by, leads_csv):
+def packs(inbox, packdir, reporting_date, reply_by, leads_csv):
     """Write one update pack per lead officer from the plans under INBOX.
 
     Each pack holds the lead's open actions from every plan, pre-filled; Status,
@@ -66,4 +65,4 @@ def packs(ctx, inbox, packdir, reporting_date, reply_by, leads_csv):
         f"wrote {plural(len(run.packs), 'pack')}, reply by {run.reply_by:%d/%m/%Y}; "
         f"ledger in {packdir}"
     )
-    ctx.exit(1 if run.problems else 0)
+    exit_with(run.outcome)

@@ -94,7 +94,7 @@ def validate(paths, rules, reporting_date, as_json, annotate_dir, sign_key):
         if annotate_dir:
             click.echo(f"annotated copies written to {annotate_dir}")
     if not report.files:
-        echo_error("no plan workbooks (.xlsx, .xlsm) found in " + ", ".join(paths))
+        echo_error("nothing to check: every file named or found was skipped")
     exit_with(report.outcome)
 
 

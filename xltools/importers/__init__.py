@@ -259,7 +259,10 @@ def read_mapping(path: str | Path | None, columns: tuple[str, ...] = ()):
     for item in columns:
         source, sep, target = item.rpartition("=")
         if not sep or not source.strip():
-            raise XltoolsError(f'--column {item!r}: write it as "Header=Standard column"')
+            raise XltoolsError(
+                f'{item!r} names no column: write it as "Header=Standard column"',
+                setting="columns",
+            )
         told[source.strip()] = target.strip()
     return header_row, told
 
