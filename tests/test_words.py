@@ -163,3 +163,51 @@ def test_days_overdue_is_blank_when_not_overdue(tmp_path):
     days = header.index("Days overdue") + 1
     assert [sheet.cell(r, days).value for r in (2, 3, 4)] == [23, None, None]
     assert [r["Days overdue"] for r in read_register(register).rows] == [23, None, None]
+
+
+def test_a_lead_with_no_address_still_gets_a_note_and_the_digest_lists_it(tmp_path):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    write_plan(
+        inbox / "argyll.xlsx",
+        PLAN,
+        [
+            action("1", due_date=dt.date(2003, 11, 1), status="At risk"),
+            action(
+                "2",
+                due_date=dt.date(2003, 10, 1),
+                status="Off track",
+                lead_officer="Pat Noaddress",
+                lead_email=None,
+            ),
+        ],
+    )
+    register = write_register(consolidate(inbox, WEEK), tmp_path / "register.xlsx")
+    outbox = tmp_path / "outbox"
+    outcome = CliRunner().invoke(cli, ["summarise", str(register), "-o", str(outbox)])
+    assert outcome.exit_code == 0, outcome.output
+    note = outbox / "leads" / "no-address" / "pat-noaddress"
+    assert outcome.output.splitlines() == [
+        "wrote 3 messages to " + str(outbox),
+        "no address for lead officer: Pat Noaddress (note written to print or forward: "
+        f"{note}.html)",
+    ]
+    text = note.with_suffix(".txt").read_text()
+    assert "Dear Pat Noaddress" in text and "Ref 2" in text and "Ref 1" not in text
+    assert "the plans give no email address for you" in text
+    eml = note.with_suffix(".eml").read_bytes()
+    assert b"\nTo:" not in eml and b"Pat Noaddress" in eml
+    digest = (outbox / "digest.txt").read_text()
+    assert _section(digest, "LEAD OFFICERS WITH NO EMAIL ADDRESS (1)") == [
+        "Their notes were written, not sent: print or forward them, and ask for an address.",
+        "- Pat Noaddress: leads/no-address/pat-noaddress.html",
+    ]
+    # A lead's own note has no column repeating their name; the digest has it.
+    html = note.with_suffix(".html").read_text()
+    assert ">Lead officer<" not in html and ">Days overdue<" in html
+    assert ">Lead officer<" in (outbox / "digest.html").read_text()
+    summaries = summarise(read_register(register))
+    assert [m.name for m in summaries.messages] == ["digest", "leads/sandra-greer"]  # to send
+    assert [m.name for m in summaries.unaddressed] == ["leads/no-address/pat-noaddress"]
+    sandra = (outbox / "leads" / "sandra-greer.html").read_text()
+    assert ">Lead officer<" not in sandra and ">Sandra Greer<" not in sandra

@@ -51,6 +51,8 @@ DIGEST_CHANGE_ORDER = (
     "not-returned",
 )
 CHANGES_PER_KIND = 10
+# Where in the outbox the notes of leads with no email address go, to print or forward.
+NO_ADDRESS_FOLDER = "no-address"
 
 
 @dataclass
@@ -60,10 +62,19 @@ class Summaries:
     leads_without_address: list[str]
     address_problems: list[str] = field(default_factory=list)
     written: list[Path] = field(default_factory=list)  # the .eml files, once written
+    # Notes for the leads with no address: written to the outbox (leads/no-address/) for
+    # the coordinator to print or forward, never sent.
+    unaddressed: list[Message] = field(default_factory=list)
 
     @property
     def messages(self) -> list[Message]:
+        """The messages to send: the digest and the notes of leads with an address."""
         return [self.digest, *self.leads]
+
+    @property
+    def to_write(self) -> list[Message]:
+        """Every message written to the outbox: those to send and those to print."""
+        return [*self.messages, *self.unaddressed]
 
 
 def slug(name: str) -> str:
@@ -248,6 +259,7 @@ def summarise(
     by_lead.pop("", None)
 
     notes: list[Message] = []
+    unaddressed: list[Message] = []
     without_address: list[str] = []
     used: set[str] = set()
     for key in sorted(by_lead):
@@ -256,7 +268,6 @@ def summarise(
         address = addresses.address(lead)
         if not address:
             without_address.append(lead)
-            continue
         pack = packs.get(key)
         reminder = key in reminders
         context = {
@@ -270,6 +281,7 @@ def summarise(
             "late": [p for p in late_packs if lead_key(p["lead"]) == key],
             "pack": pack.path.name if pack else "",
             "reply_by": _display_date(pack.reply_by) if pack else "",
+            "no_address": not address,
         }
         subject = (
             f"Your improvement actions: {len(overdue)} overdue, {len(due_soon)} due soon "
@@ -284,10 +296,10 @@ def summarise(
         while name in used:
             name += "-2"
         used.add(name)
-        notes.append(
+        (notes if address else unaddressed).append(
             Message(
-                f"leads/{name}",
-                [formataddr((header_safe(lead), header_safe(address)))],
+                f"leads/{name}" if address else f"leads/{NO_ADDRESS_FOLDER}/{name}",
+                [formataddr((header_safe(lead), header_safe(address)))] if address else [],
                 subject,
                 environment.get_template("lead.txt.j2").render(context),
                 environment.get_template("lead.html.j2").render(context),
@@ -315,7 +327,10 @@ def summarise(
         "problems": [p for p in data.problems if p["kind"] != "warnings"],
         "warned": [p for p in data.problems if p["kind"] == "warnings"],
         "skipped": data.skipped,
-        "leads_without_address": without_address,
+        "leads_without_address": [
+            {"lead": lead, "note": f"{note.name}.html"}
+            for lead, note in zip(without_address, unaddressed, strict=True)
+        ],
         "address_problems": addresses.problems(),
         "not_returned": late_packs,
         "requests": requests,
@@ -331,7 +346,7 @@ def summarise(
         environment.get_template("digest.html.j2").render(context),
         sender,
     )
-    return Summaries(digest, notes, without_address, addresses.problems())
+    return Summaries(digest, notes, without_address, addresses.problems(), unaddressed=unaddressed)
 
 
 def summarise_to(
@@ -354,5 +369,5 @@ def summarise_to(
         register = read_register(register)
     leads = read_leads_csv(leads_csv) if leads_csv else {}
     summaries = summarise(register, leads, sender, digest_to, packs, lead_due_days)
-    summaries.written = write_outbox(summaries.messages, outbox)
+    summaries.written = write_outbox(summaries.to_write, outbox)
     return summaries

@@ -245,8 +245,12 @@ def run_once(config: WeeklyConfig, reporting_date: dt.date | None = None) -> Wee
         email = config.email
         summaries = summarise_to(result, outbox, email.leads_csv, email.sender, email.digest_to)
         LOG.info("%s written to %s", plural(len(summaries.written), "message"), outbox)
-        for lead in summaries.leads_without_address:
-            LOG.warning("no email address for lead officer %s", lead)
+        for lead, note in zip(summaries.leads_without_address, summaries.unaddressed, strict=True):
+            LOG.warning(
+                "no email address for lead officer %s: note written to print or forward (%s)",
+                lead,
+                outbox / f"{note.name}.html",
+            )
         weekly = WeeklyResult(reporting_date, register, outbox, result.outcome, text)
         if config.email.send:
             report = send(summaries.messages, config.email.smtp)

@@ -78,6 +78,8 @@ def summarise(
         --smtp-host mail.council.gov.uk --starttls --smtp-user coordinator \\
         --from coordinator@council.gov.uk --to dmt@council.gov.uk
     """
+    from pathlib import Path
+
     from xltools import mail, summary
     from xltools.words import plural
 
@@ -87,8 +89,11 @@ def summarise(
         raise click.UsageError("--send needs --from")
     summaries = summary.summarise_to(register, outbox, leads_csv, sender, list(digest_to))
     click.echo(f"wrote {plural(len(summaries.written), 'message')} to {outbox}")
-    for lead in summaries.leads_without_address:
-        click.echo(f"no address for lead officer: {lead}")
+    for lead, note in zip(summaries.leads_without_address, summaries.unaddressed, strict=True):
+        click.echo(
+            f"no address for lead officer: {lead} (note written to print or forward: "
+            f"{Path(outbox) / note.name}.html)"
+        )
     if send:
         settings = mail.SmtpSettings(
             smtp_host, smtp_port, mail.security_for(starttls, use_ssl), smtp_user, sender
