@@ -17,6 +17,7 @@ column is. It owns:
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -102,9 +103,6 @@ HEADER_PHRASES: dict[str, tuple[str, ...]] = {}
 for _column, _words in [*model.ACTION_HEADER_WORDS.items(), *_IMPORT_PHRASES.items()]:
     _target = _READ_AS.get(_column, _column)
     HEADER_PHRASES[_target] = tuple(dict.fromkeys([*HEADER_PHRASES.get(_target, ()), *_words]))
-_WORD_LISTS = {
-    target: tuple(f" {p} " for p in phrases) for target, phrases in HEADER_PHRASES.items()
-}
 
 
 def _words(text: str) -> str:
@@ -112,15 +110,30 @@ def _words(text: str) -> str:
     return " " + model.normalise_header(text) + " "
 
 
+# Each phrase (as words) -> the columns it names, for a look-up of a header's word runs.
+_PHRASE_TARGETS: dict[tuple[str, ...], list[str]] = {}
+for _target, _phrases in HEADER_PHRASES.items():
+    for _phrase in _phrases:
+        _PHRASE_TARGETS.setdefault(tuple(_phrase.split()), []).append(_target)
+_LONGEST_PHRASE = max(len(words) for words in _PHRASE_TARGETS)
+
+
+@functools.lru_cache(maxsize=8192)
 def phrase_matches(text: str) -> dict[str, tuple[int, int]]:
     """For each standard column: the length of its longest phrase in a header, and where."""
-    words = _words(text)
+    words = _words(text).split()
+    offsets, at = [], 0
+    for word in words:
+        offsets.append(at)
+        at += len(word) + 1
     found: dict[str, tuple[int, int]] = {}
-    for target, phrases in _WORD_LISTS.items():
-        for phrase in phrases:
-            at = words.find(phrase)
-            if at >= 0 and len(phrase) - 2 > found.get(target, (0, 0))[0]:
-                found[target] = (len(phrase) - 2, at)
+    for start in range(len(words)):
+        for size in range(1, min(_LONGEST_PHRASE, len(words) - start) + 1):
+            run = tuple(words[start : start + size])
+            for target in _PHRASE_TARGETS.get(run, ()):
+                length = len(" ".join(run))
+                if length > found.get(target, (0, 0))[0]:
+                    found[target] = (length, offsets[start])
     return found
 
 

@@ -112,7 +112,7 @@ def _cell_per_line_rows(lines: list[str]) -> list[SourceRow]:
                 not rows
                 or title_row
                 or _looks_like_ref(first_line)
-                or (first_line and header_target(first_line) == "Ref" and len(first_line) < 20)
+                or (first_line and len(first_line) < 20 and header_target(first_line) == "Ref")
             ):
                 rows.append(SourceRow(number, []))
                 raw_cells.append([])
