@@ -428,3 +428,14 @@ def test_import_prints_its_findings_as_validate_does(tmp_path):
     lines = [line for line in result.output.splitlines() if line.startswith(f"{out}  ")]
     assert lines, result.output
     assert result.output.splitlines()[-1].startswith(f"wrote {out}: ")
+
+
+def test_every_judgement_is_a_catalogued_code():
+    from xltools import catalogue
+
+    for stem, organisation, service, reporting_date in load_examples_builder().SOURCES:
+        result = import_plan(LEGACY / f"{stem}.txt", organisation, reporting_date, service)
+        assert result.outcome.value == "ok"
+        for item in result.report["judgements"]:
+            kind = catalogue.get(item["code"])
+            assert kind.code.startswith("import-") and item["judgement"], item

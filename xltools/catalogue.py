@@ -196,6 +196,107 @@ _add(
     "{column} text was {what} in the register.",
 )
 
+# --------------------------------------------------------------------------
+# Importing a plan in its own layout (the import report's judgements)
+# --------------------------------------------------------------------------
+_add(
+    "import-no-actions",
+    ERROR,
+    "No actions found",
+    "0 actions found: header taken on line {header_line} ({mapped}); {missing}",
+)
+_add(
+    "import-plan-detail", WARNING, "Plan detail read", "{label} read from the plan itself: {value}"
+)
+_add(
+    "import-organisation-not-stated",
+    WARNING,
+    "Organisation not stated",
+    "Organisation: the plan names no council or trust: '{value}' (give the organisation)",
+)
+_add(
+    "import-due-set-complete",
+    WARNING,
+    "Due date set for a done action",
+    "complete with no date in the source: due date set to the reporting date",
+)
+_add(
+    "import-text-joined-below",
+    WARNING,
+    "Row joined to the one below",
+    "row text continued on the next row: joined to the action below",
+)
+_add(
+    "import-row-joined-above",
+    WARNING,
+    "Row joined to the one above",
+    "continuation row joined to the action above",
+)
+_add(
+    "import-group-heading",
+    WARNING,
+    "Row heads a group",
+    "unnumbered row {text!r} under {heading!r} heads the rows below: its area and lead "
+    "continue down them",
+)
+_add("import-row-skipped", WARNING, "Row skipped", "row has no action text: skipped")
+_add(
+    "import-ditto",
+    WARNING,
+    "'As above' resolved",
+    "{column} {value!r}: the value of the row above ({above!r})",
+)
+_add("import-lead-missing", WARNING, "No lead officer", "no lead officer: set to '{lead}'")
+_add(
+    "import-area-from-title",
+    WARNING,
+    "Area from the plan's title",
+    "no area for improvement in the source: the plan's title is used ({area!r})",
+)
+_add("import-status-read", WARNING, "Status word read", "status {value!r} read as {status}")
+_add(
+    "import-status-not-stated",
+    WARNING,
+    "Status not stated",
+    "nothing says how the action stands: Not started",
+)
+_add(
+    "import-last-updated-not-a-day",
+    WARNING,
+    "Last updated not a day",
+    "Last updated {value!r} is not a day: left empty",
+)
+_add(
+    "import-grade-a-no-date",
+    WARNING,
+    "Graded A with no date",
+    "graded A with no follow-up date (N/A): treated as Complete",
+)
+_add(
+    "import-no-due-date",
+    WARNING,
+    "No due date read",
+    "no due date could be read: Timescale marked as ongoing",
+)
+_add(
+    "import-refs-given",
+    WARNING,
+    "Refs given",
+    "the plan has no numbering: Refs 1 to {count} given in order",
+)
+_add(
+    "import-ref-missing",
+    WARNING,
+    "Ref missing",
+    "the action's number was missing: numbered from the one before",
+)
+_add(
+    "import-refs-repeated",
+    WARNING,
+    "Refs repeated",
+    "Refs used more than once were given suffixes -a, -b, ...: {refs}",
+)
+
 
 def get(code: str) -> FindingType:
     """The catalogued type of a code; ``KeyError`` (naming the code) if there is none."""

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from xltools import model
 from xltools.errors import XltoolsError
+from xltools.importers.layout import judged
 
 if TYPE_CHECKING:
     from xltools.findings import FileReport
@@ -61,10 +62,10 @@ _AS_AT = re.compile(r"\bas at\s+(.{4,30})", re.IGNORECASE)
 
 def _plan_details(
     title_rows: list[str], source: Path, body_text: str = ""
-) -> tuple[dict[str, object], list[str]]:
+) -> tuple[dict[str, object], list[tuple[str, dict]]]:
     """Organisation, service, title, source and date as the plan's title lines give them.
 
-    Returns the details and, for each one read, how (a judgement for the report).
+    Returns the details and, for each one read, a judgement for the report.
     """
     from xltools.dates import due_date_from_text
     from xltools.importers.layout import plan_title
@@ -103,7 +104,10 @@ def _plan_details(
     as_at = _AS_AT.search(text)
     if as_at and due_date_from_text(as_at.group(1)):
         details[model.REPORTING_DATE] = due_date_from_text(as_at.group(1))
-    how = [f"{label} read from the plan itself: {value!s}" for label, value in details.items()]
+    how = [
+        (label, judged("import-plan-detail", label=label, value=value))
+        for label, value in details.items()
+    ]
     details.setdefault(model.PLAN_TITLE, source.stem.replace("-", " ").capitalize())
     return details, how
 
@@ -151,16 +155,13 @@ def import_plan(
     plan[model.PLAN_SOURCE] = plan[model.PLAN_SOURCE] or f"Imported from {path.name}"
     if not plan[model.ORGANISATION]:
         plan[model.ORGANISATION] = NOT_STATED
-        how.append(
-            f"{model.ORGANISATION}: the plan names no council or trust: '{NOT_STATED}' "
-            "(give the organisation)"
-        )
+        how.append((model.ORGANISATION, judged("import-organisation-not-stated", value=NOT_STATED)))
     plan[model.REPORTING_DATE] = (
         reporting_date or details.get(model.REPORTING_DATE) or dt.date.today()
     )
-    for note in how:
-        if not given.get(note.split(" read from")[0]):
-            result.judgements.append({"judgement": note})
+    for label, note in how:
+        if not given.get(label):
+            result.judgements.append(note)
     if not result.actions:
         raise NoActionsFound(_no_actions_reason(result.layout), path)
     actions = [a.values for a in result.actions]
@@ -168,13 +169,7 @@ def import_plan(
         if action[model.STATUS] == model.COMPLETE and not action.get(model.DUE_DATE):
             # Done, with no date in the source: done by the reporting date at the latest.
             action[model.DUE_DATE] = plan[model.REPORTING_DATE]
-            result.judgements.append(
-                {
-                    "ref": action[model.REF],
-                    "judgement": "complete with no "
-                    "date in the source: due date set to the reporting date",
-                }
-            )
+            result.judgements.append(judged("import-due-set-complete", ref=action[model.REF]))
     extra_columns = list(result.layout.extras.values())
     statuses: dict[str, int] = {}
     for action in actions:
@@ -213,10 +208,12 @@ def _no_actions_reason(layout) -> str:
         if "Action" not in layout.columns.values()
         else ("the Action column is empty under the header")
     )
-    return (
-        f"0 actions found: header taken on line {layout.header_line} "
-        f"({mapped or 'no columns mapped'}); {missing}"
-    )
+    return judged(
+        "import-no-actions",
+        header_line=layout.header_line,
+        mapped=mapped or "no columns mapped",
+        missing=missing,
+    )["judgement"]
 
 
 def write_import(result: ImportResult, output: str | Path) -> Path:
@@ -352,8 +349,8 @@ def report_text(report: dict[str, object]) -> str:
     for item in report["judgements"]:
         if "line" not in item:  # judgements about the whole plan; row ones are in --report
             lines.append(f"  judged: {item['judgement']}")
-    judged = len(report["judgements"])
-    lines.append(f"  {plural(judged, 'judgement')} made: see the JSON report (--report) for each")
+    count = len(report["judgements"])
+    lines.append(f"  {plural(count, 'judgement')} made: see the JSON report (--report) for each")
     mapping = yaml.safe_dump(report["mapping"], sort_keys=False, allow_unicode=True, width=200)
     lines.append("  mapping (save it, correct it, pass it back with --map):")
     lines.extend("    " + line for line in mapping.rstrip().split("\n"))

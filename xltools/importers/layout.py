@@ -25,7 +25,7 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from xltools import model
+from xltools import catalogue, model
 from xltools.dates import due_date_from_text
 from xltools.importers.headers import (
     assign_columns,
@@ -38,6 +38,20 @@ if TYPE_CHECKING:
     from xltools.importers.sources import SourceRow
 
 NOT_GIVEN_LEAD = "To be confirmed"
+_NO_REF = object()
+
+
+def judged(code: str, line: int | None = None, ref: object = _NO_REF, **fields) -> dict:
+    """One judgement of the import report: its catalogued code and its words."""
+    item: dict[str, object] = {"code": code}
+    if line is not None:
+        item["line"] = line
+    if ref is not _NO_REF:
+        item["ref"] = ref
+    item["judgement"] = catalogue.get(code).template.format(**fields)
+    return item
+
+
 COMPLETE_WORDS = re.compile(
     r"\b(already achieved|achieved|completed?|implemented|in place)\b", re.IGNORECASE
 )
@@ -272,8 +286,8 @@ class _Grouper:
             LEADING_NUMBER.match(self.cell(row, self.action_index))
         )
 
-    def judge(self, line: int, judgement: str) -> None:
-        self.judgements.append({"line": line, "judgement": judgement})
+    def judge(self, line: int, code: str, **fields) -> None:
+        self.judgements.append(judged(code, line, **fields))
 
     def group(self) -> list[Draft]:
         rows = self.rows
@@ -329,11 +343,7 @@ class _Grouper:
                 self.group_cells = {
                     i: v for i, v in cells.items() if i not in (self.ref_index, self.action_index)
                 }
-                self.judge(
-                    row.line,
-                    f"unnumbered row {action_text!r} under {heading!r} heads the rows below: "
-                    "its area and lead continue down them",
-                )
+                self.judge(row.line, "import-group-heading", text=action_text, heading=heading)
                 continue
             if (
                 self.drafts
@@ -345,9 +355,7 @@ class _Grouper:
                 and not re.search(r"[.:;!?]\s*$", action_text)
             ):
                 prefix = cells
-                self.judge(
-                    row.line, "row text continued on the next row: joined to the action below"
-                )
+                self.judge(row.line, "import-text-joined-below")
                 continue
             if self.drafts and self._continues_previous(cells, has_ref, bool(action_text)):
                 previous = self.drafts[-1].cells
@@ -355,7 +363,7 @@ class _Grouper:
                     previous[index] = (
                         f"{previous[index]}\n{value}" if previous.get(index) else value
                     )
-                self.judge(row.line, "continuation row joined to the action above")
+                self.judge(row.line, "import-row-joined-above")
                 continue
             if prefix:
                 for index, value in prefix.items():
@@ -451,7 +459,7 @@ def read_layout(
         last_area = out.get(model.AREA)
         _fill_ref(out)
         if not out.get(model.ACTION):
-            judgements.append({"line": draft.line, "judgement": "row has no action text: skipped"})
+            judgements.append(judged("import-row-skipped", draft.line))
             continue
         actions.append(action)
         kept.append((action, draft))
@@ -525,11 +533,13 @@ def _resolve_ditto(drafts: list[Draft], columns: dict[int, str], headers, judgem
                 draft.cells[index] = previous[index]
                 column = columns.get(index) or headers[index] or f"column {index + 1}"
                 judgements.append(
-                    {
-                        "line": draft.line,
-                        "judgement": f"{column} {value.strip()!r}: the value of the row above "
-                        f"({previous[index][:40]!r})",
-                    }
+                    judged(
+                        "import-ditto",
+                        draft.line,
+                        column=column,
+                        value=value.strip(),
+                        above=previous[index][:40],
+                    )
                 )
         previous.update({i: v for i, v in draft.cells.items() if v})
 
@@ -540,13 +550,7 @@ def _fill_lead(out: dict, judgements, line: int) -> None:
         out[model.LEAD] = " / ".join(p for p in out[model.LEAD].split("\n") if p.strip())
         return
     out[model.LEAD] = NOT_GIVEN_LEAD
-    judgements.append(
-        {
-            "line": line,
-            "ref": out.get(model.REF),
-            "judgement": f"no lead officer: set to '{NOT_GIVEN_LEAD}'",
-        }
-    )
+    judgements.append(judged("import-lead-missing", line, out.get(model.REF), lead=NOT_GIVEN_LEAD))
 
 
 def _single_text(row: SourceRow) -> str | None:
@@ -626,13 +630,7 @@ def _fill_area(out: dict, heading, last_area, judgements, line, title_rows=()) -
     else:
         # The whole plan answers one inspection or review: its title is the area.
         out[model.AREA] = plan_title(list(title_rows)) or NO_AREA
-        judgements.append(
-            {
-                "line": line,
-                "judgement": "no area for improvement in the source: "
-                f"the plan's title is used ({out[model.AREA]!r})",
-            }
-        )
+        judgements.append(judged("import-area-from-title", line, area=out[model.AREA]))
 
 
 def _fill_ref(out: dict) -> None:
@@ -669,9 +667,7 @@ def _fill_status_and_grade(out, values, several_grades, judgements, line) -> Non
     status_text = str(out.get(model.STATUS) or "").strip()
     status = read_status(status_text)
     if status_text and status is not None and status != model.canonical_status(status_text):
-        judgements.append(
-            {"line": line, "ref": ref, "judgement": f"status {status_text!r} read as {status}"}
-        )
+        judgements.append(judged("import-status-read", line, ref, value=status_text, status=status))
     if status is None:
         rag = re.search(r"\b(?:rag|status)\W{0,3}(red|amber|green|blue)\b", text, re.IGNORECASE)
         if rag:
@@ -684,13 +680,7 @@ def _fill_status_and_grade(out, values, several_grades, judgements, line) -> Non
         status = model.COMPLETE
     if status is None:
         status = model.NOT_STARTED
-        judgements.append(
-            {
-                "line": line,
-                "ref": ref,
-                "judgement": "nothing says how the action stands: Not started",
-            }
-        )
+        judgements.append(judged("import-status-not-stated", line, ref))
     out[model.STATUS] = status
     if grade:
         out[model.GRADE] = grade
@@ -739,13 +729,7 @@ def _fill_dates(out, not_understood, judgements, line) -> None:
         out[model.LAST_UPDATED] = due_date_from_text(updated)  # a day written out: the date
     elif updated:
         out.pop(model.LAST_UPDATED)
-        judgements.append(
-            {
-                "line": line,
-                "ref": ref,
-                "judgement": f"Last updated {updated!r} is not a day: left empty",
-            }
-        )
+        judgements.append(judged("import-last-updated-not-a-day", line, ref, value=updated))
     timescale = str(out.get(model.TIMESCALE) or "").strip()
     due = due_date_from_text(timescale)
     status = out.get(model.STATUS)
@@ -762,24 +746,12 @@ def _fill_dates(out, not_understood, judgements, line) -> None:
         not_understood.append({"line": line, "ref": ref, "timescale": timescale})
         if NOT_APPLICABLE.match(timescale) and out.get(model.GRADE) == "A":
             out[model.STATUS] = model.COMPLETE
-            judgements.append(
-                {
-                    "line": line,
-                    "ref": ref,
-                    "judgement": "graded A with no follow-up date (N/A): treated as Complete",
-                }
-            )
+            judgements.append(judged("import-grade-a-no-date", line, ref))
             return
         out[model.TIMESCALE] = f"{timescale} (no date given: treated as ongoing)"
     else:
         out[model.TIMESCALE] = "Ongoing (no timescale in the source plan)"
-    judgements.append(
-        {
-            "line": line,
-            "ref": ref,
-            "judgement": "no due date could be read: Timescale marked as ongoing",
-        }
-    )
+    judgements.append(judged("import-no-due-date", line, ref))
 
 
 def _unique_refs(actions: list[ImportedAction], judgements) -> None:
@@ -788,9 +760,7 @@ def _unique_refs(actions: list[ImportedAction], judgements) -> None:
     if not any(used):
         for number, action in enumerate(actions, start=1):
             action.values[model.REF] = str(number)
-        judgements.append(
-            {"judgement": f"the plan has no numbering: Refs 1 to {len(actions)} given in order"}
-        )
+        judgements.append(judged("import-refs-given", count=len(actions)))
         return
     taken = set(used)
     for index, action in enumerate(actions):
@@ -807,13 +777,7 @@ def _unique_refs(actions: list[ImportedAction], judgements) -> None:
         used[index] = candidate
         taken.add(candidate)
         action.values[model.REF] = candidate
-        judgements.append(
-            {
-                "line": action.line,
-                "ref": candidate,
-                "judgement": "the action's number was missing: numbered from the one before",
-            }
-        )
+        judgements.append(judged("import-ref-missing", action.line, candidate))
     counts: dict[str, int] = {}
     for ref in used:
         counts[ref] = counts.get(ref, 0) + 1
@@ -824,12 +788,7 @@ def _unique_refs(actions: list[ImportedAction], judgements) -> None:
             action.values[model.REF] = f"{ref}-{_letters(seen[ref])}"
     if any(c > 1 for c in counts.values()):
         repeated = sorted(r for r, c in counts.items() if c > 1)
-        judgements.append(
-            {
-                "judgement": "Refs used more than once were given suffixes -a, -b, "
-                "...: " + ", ".join(repeated)
-            }
-        )
+        judgements.append(judged("import-refs-repeated", refs=", ".join(repeated)))
 
 
 def _letters(number: int) -> str:
