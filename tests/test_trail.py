@@ -180,3 +180,17 @@ def test_revisions_from_sql_match_the_walk_of_the_trail(tmp_path, weeks):
         if t.original_due is not None
     }
     assert revisions == walked
+
+
+def test_a_week_a_plan_was_not_returned_is_marked_carried(tmp_path):
+    inbox, history = tmp_path / "inbox", tmp_path / "h.sqlite"
+    write_plan(inbox / "a.xlsx", PLAN, [action("1")])
+    other = {**PLAN, "Plan title": "Other plan"}
+    write_plan(inbox / "b.xlsx", other, [action("9")])
+    consolidate(inbox, WEEKS[0], history=history)
+    (inbox / "b.xlsx").unlink()
+    consolidate(inbox, WEEKS[1], history=history)
+    (trail,) = trails(history, plan="other")
+    assert [w.carried for w in trail.weeks] == [False, True]
+    run = CliRunner().invoke(cli, ["trail", str(history), "--plan", "other"])
+    assert run.output.splitlines()[-1].endswith("plan not returned: last state carried")

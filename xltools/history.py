@@ -353,12 +353,15 @@ class History:
 
     def weeks(
         self, plan: str | None = None, ref: str | None = None
-    ) -> Iterator[tuple[dt.date, Snapshot]]:
-        """Every action's snapshots, action by action, week by week (oldest first).
+    ) -> Iterator[tuple[dt.date, Snapshot, bool]]:
+        """Every action's snapshots, action by action, week by week (oldest first), each
+        with whether it was carried (its plan not returned that week).
 
         ``plan``: only plans whose key holds this text (any case); ``ref``: only this Ref.
         """
-        query = "SELECT reporting_date, plan_key, ref, " + ", ".join(FIELDS) + " FROM snapshot"
+        query = (
+            "SELECT reporting_date, carried, plan_key, ref, " + ", ".join(FIELDS) + " FROM snapshot"
+        )
         where, values = [], []
         if plan:
             where.append("instr(lower(plan_key), lower(?)) > 0")
@@ -369,8 +372,8 @@ class History:
         if where:
             query += " WHERE " + " AND ".join(where)
         query += " ORDER BY plan_key, ref, reporting_date"
-        for day, *fields in self.connection.execute(query, values):
-            yield dt.date.fromisoformat(day), _snapshot(fields)
+        for day, carried, *fields in self.connection.execute(query, values):
+            yield dt.date.fromisoformat(day), _snapshot(fields), bool(carried)
 
     def reporting_dates(self) -> list[dt.date]:
         rows = self.connection.execute("SELECT reporting_date FROM run ORDER BY reporting_date")

@@ -46,6 +46,7 @@ class Week:
     days_moved: int | None  # for slipped / granted / brought forward: how many days
     status_changed: bool
     progress_changed: bool
+    carried: bool = False  # the plan was not returned that week: its last state, carried
 
 
 @dataclass
@@ -89,20 +90,24 @@ def iter_trails(
         raise XltoolsError("is not a history file: give the .sqlite file consolidate keeps", path)
     with History(path) as store:
         granted = store.grants()
-        grouped = itertools.groupby(store.weeks(plan, ref), key=lambda w: (w[1].plan_key, w[1].ref))
+        grouped = itertools.groupby(
+            store.weeks(plan, ref), key=lambda week: (week[1].plan_key, week[1].ref)
+        )
         for (plan_key, action_ref), weeks in grouped:
             trail = Trail(plan_key, action_ref)
             before: Snapshot | None = None
             last_due: dt.date | None = None  # weeks without a due date are passed over
-            for day, now in weeks:
-                trail.weeks.append(_week(day, before, last_due, now, granted))
+            for day, now, carried in weeks:
+                trail.weeks.append(_week(day, before, last_due, now, granted, carried))
                 before, last_due = now, now.due_date or last_due
             yield trail
 
 
-def _week(day: dt.date, before: Snapshot | None, was, now: Snapshot, granted) -> Week:
+def _week(
+    day: dt.date, before: Snapshot | None, was, now: Snapshot, granted, carried: bool
+) -> Week:
     if before is None:
-        return Week(day, now, FIRST_SEEN, None, False, False)
+        return Week(day, now, FIRST_SEEN, None, False, False, carried)
     due = now.due_date
     moved = (due - was).days if was and due and due != was else None
     if due is None:
@@ -116,7 +121,13 @@ def _week(day: dt.date, before: Snapshot | None, was, now: Snapshot, granted) ->
     else:
         change = BROUGHT_FORWARD
     return Week(
-        day, now, change, moved, before.status != now.status, before.progress != now.progress
+        day,
+        now,
+        change,
+        moved,
+        before.status != now.status,
+        before.progress != now.progress,
+        carried,
     )
 
 
@@ -156,6 +167,12 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
         "Whether the progress update differs from the week before.",
     ),
     ("progress_update", "text", "The progress update that week."),
+    (
+        "carried",
+        "TRUE/FALSE",
+        "TRUE when the plan was not returned that week: the action's last known state was "
+        "carried forward, so nothing in the row is news.",
+    ),
 )
 # Text a spreadsheet would take for a formula if the CSV is opened by double-clicking.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -189,6 +206,7 @@ def _rows(trail: Trail) -> Iterator[list[object]]:
             "TRUE" if week.status_changed else "FALSE",
             "TRUE" if week.progress_changed else "FALSE",
             _safe(s.progress),
+            "TRUE" if week.carried else "FALSE",
         ]
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import click
 
-from xltools.cli import cli, echo_json, json_option
+from xltools.cli import cli, echo_json, exit_with, json_option
+from xltools.outcome import Outcome
 
 
 def _day(value) -> str:
@@ -19,8 +20,7 @@ def _day(value) -> str:
     "--csv", "csv_path", type=click.Path(dir_okay=False), help="Also write the trail as CSV."
 )
 @json_option
-@click.pass_context
-def trail(ctx, history, plan, ref, csv_path, as_json):
+def trail(history, plan, ref, csv_path, as_json):
     """Print each action's trail week by week: status, due date (slipped, granted or
     brought forward), whether the progress note changed, its original due date and
     how many times the date was revised.
@@ -58,6 +58,7 @@ def trail(ctx, history, plan, ref, csv_path, as_json):
                             "due_change": w.due_change,
                             "days_moved": w.days_moved,
                             "progress_changed": w.progress_changed,
+                            "carried": w.carried,
                         }
                         for w in t.weeks
                     ],
@@ -81,11 +82,12 @@ def trail(ctx, history, plan, ref, csv_path, as_json):
             change = w.due_change
             if w.days_moved and change != FIRST_SEEN:
                 change += f" ({plural(abs(w.days_moved), 'day')})"
-            progress = (
-                "first seen"
-                if change == FIRST_SEEN
-                else ("changed" if w.progress_changed else "unchanged")
-            )
+            if w.carried:
+                progress = "plan not returned: last state carried"
+            elif change == FIRST_SEEN:
+                progress = "first seen"
+            else:
+                progress = "changed" if w.progress_changed else "unchanged"
             click.echo(
                 f"  {_day(w.reporting_date):<10}  {w.snapshot.status:<11}  "
                 f"{_day(w.snapshot.due_date):<10}  {change:<28}  {progress}"
@@ -94,4 +96,4 @@ def trail(ctx, history, plan, ref, csv_path, as_json):
         click.echo(f"{history}: no action matches", err=True)
     if csv_path and not as_json:
         click.echo(f"wrote {csv_path}")
-    ctx.exit(0 if found else 1)
+    exit_with(Outcome.OK if found else Outcome.PROBLEMS)
