@@ -200,7 +200,7 @@ def colour_workbook(
     sheet = workbook[sheet_name]
     header_rows = [
         [cell.value for cell in row]
-        for row in sheet.iter_rows(min_row=1, max_row=min(sheet.max_row, 30))
+        for row in sheet.iter_rows(min_row=1, max_row=min(sheet.max_row, model.HEADER_SEARCH_ROWS))
     ]
     header = locate_header(header_rows)
     if header is None:

@@ -9,9 +9,9 @@ transaction, so re-running a week is idempotent.
 ``compare`` sets a snapshot beside the one before it: new actions, actions
 gone, status changes (better or worse), due dates moved (slippage, with how many
 times the action has slipped in its history), actions newly complete, and
-progress updates that have now stood unchanged for four weeks. A progress update
-is a change once, in the week it becomes stale; in later weeks it is only
-counted (``Comparison.still_stale``), so the same note is not listed every week.
+progress updates that have now stood unchanged for ``model.STALE_PROGRESS_DAYS``.
+A progress update is a change once, in the week it becomes stale; in later weeks it
+is only counted (``Comparison.still_stale``), so the same note is not listed every week.
 """
 
 from __future__ import annotations

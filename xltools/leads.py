@@ -20,6 +20,7 @@ Lead officers are matched by name with case and spacing ignored
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -102,3 +103,9 @@ def resolve_addresses(
             [folded] = given[key]
             result.by_lead[key] = spelt[key, folded]
     return result
+
+
+def slug(name: str) -> str:
+    """A lead officer's name as a file stem: their note's and their pack's name."""
+    text = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+    return text[:60] or "lead"

@@ -250,6 +250,10 @@ STATUS_WORDS: Final = {
 DUE_SOON_DAYS: Final = 28
 STALE_PROGRESS_DAYS: Final = 28
 
+# How many rows from the top of a sheet a header row is looked for in: by the plan
+# reader, by colour, and by the importer when it chooses a workbook's sheet.
+HEADER_SEARCH_ROWS: Final = 40
+
 
 @dataclass(frozen=True)
 class Rag:

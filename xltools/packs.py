@@ -37,12 +37,12 @@ from pathlib import Path
 
 from xltools import model, template
 from xltools.cells import clean_text, column_letters
-from xltools.consolidate import SOURCE_FILE
 from xltools.errors import XltoolsError
 from xltools.fileio import atomic_path, write_text
-from xltools.leads import lead_key
+from xltools.leads import lead_key, slug
 from xltools.outcome import Outcome
 from xltools.read import DEFAULT_LIMITS, Limits, discover, read_plan
+from xltools.register_sheets import SOURCE_FILE
 from xltools.xlsx import new_workbook, standard_formats, write_value
 
 PACK_SHEET = "Update"
@@ -102,12 +102,6 @@ def row_version(values: Mapping[str, object]) -> str:
 
 def file_sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def slug(name: str) -> str:
-    from xltools.summary import slug as summary_slug
-
-    return summary_slug(name)
 
 
 # --------------------------------------------------------------------------

@@ -56,7 +56,7 @@ class Limits:
     ratio_floor_bytes: int = 1024 * 1024
     max_sheet_cells: int = 5_000_000
     max_members: int = 10_000
-    header_search_rows: int = 30
+    header_search_rows: int = model.HEADER_SEARCH_ROWS
 
 
 DEFAULT_LIMITS = Limits()

@@ -8,9 +8,10 @@ take the register's sheet names, column names and Summary labels from here.
 Why a module of its own and not a section of :mod:`xltools.model`: the model is
 the staff's plan workbook (its sheets, columns, vocabularies and the RAG rule);
 the register is a different workbook, made from many plans, and it grows sheets
-and columns as the weekly loop grows. Its names must sit below both the roll-up
-and the register writer (the writer imports the roll-up, so neither can be their
-home), and this module imports nothing but the model and the findings catalogue.
+and columns as the weekly loop grows. Why not in :mod:`xltools.register`: the
+names are needed by modules the register itself builds on (the update packs and
+the lead addresses, whose sheets it writes and reads back), so they must sit below
+it; this module imports nothing but the model and the findings catalogue.
 
 Adding a column to a sheet: add it to that sheet's columns below (and give the
 rows a value under that name where they are made). Adding a sheet: name it,

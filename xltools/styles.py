@@ -106,14 +106,6 @@ def applicable_rules(present_columns: set[str]) -> list[ColourRule]:
     ]
 
 
-def rag_fill(rag: str) -> str:
-    return model.RAG_COLOURS[rag][0]
-
-
-def rag_font(rag: str) -> str:
-    return model.RAG_COLOURS[rag][1]
-
-
 HEADER_FILL = "#1F4E78"
 HEADER_FONT = "#FFFFFF"
 DATE_FORMAT = "dd/mm/yyyy"

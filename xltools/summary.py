@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import re
 from dataclasses import dataclass, field
 from email.utils import formataddr
 from pathlib import Path
@@ -75,11 +74,6 @@ class Summaries:
     def to_write(self) -> list[Message]:
         """Every message written to the outbox: those to send and those to print."""
         return [*self.messages, *self.unaddressed]
-
-
-def slug(name: str) -> str:
-    text = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
-    return text[:60] or "lead"
 
 
 # --------------------------------------------------------------------------
@@ -218,7 +212,7 @@ def summarise(
     reminder). Addresses: :func:`leads.resolve_addresses` (the leads list first;
     plans only when they all agree; disagreements listed in the digest).
     """
-    from xltools.leads import lead_key, resolve_addresses
+    from xltools.leads import lead_key, resolve_addresses, slug
 
     if isinstance(data, Consolidation):
         data = register_data(data)

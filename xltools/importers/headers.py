@@ -24,9 +24,6 @@ from dataclasses import dataclass
 from xltools import model
 from xltools.dates import due_date_from_text
 
-# How many rows from the top of a sheet the header is looked for in.
-HEADER_SEARCH_ROWS = 40
-
 # Phrases that name each standard column in plans' own headers, beyond the header
 # synonyms of the model. The longest phrase found in a header decides.
 _IMPORT_PHRASES: dict[str, tuple[str, ...]] = {

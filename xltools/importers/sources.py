@@ -20,8 +20,9 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
 
+from xltools import model
 from xltools.errors import UnreadableWorkbook
-from xltools.importers.headers import HEADER_SEARCH_ROWS, header_score, header_target
+from xltools.importers.headers import header_score, header_target
 
 BULLETS = "•▪◦‣●■–"  # characters Word uses for list bullets
 MAX_TEXT_BYTES = 20 * 1024 * 1024
@@ -190,7 +191,7 @@ def _workbook_rows(path: Path) -> list[SourceRow]:
             SourceRow(number, [_as_text(v) for v in row] if any(v != "" for v in row) else [])
             for number, row in enumerate(grid, start=1)
         ]
-        score = max((header_score(r.cells) for r in rows[:HEADER_SEARCH_ROWS]), default=0)
+        score = max((header_score(r.cells) for r in rows[: model.HEADER_SEARCH_ROWS]), default=0)
         if score > best_score:
             best, best_score = rows, score
     return best
