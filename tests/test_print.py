@@ -10,6 +10,7 @@ for a person to look at.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import shutil
 import subprocess
@@ -142,3 +143,50 @@ def test_a_plan_prints_its_name_and_every_column(soffice, tmp_path):
         assert f"1.{n} " in text
     assert text.count("Dunoon;") == 40 * 8
     printed.keep_first_pages("plan")
+
+
+def test_register_prints_each_sheet_whole(soffice, tmp_path):
+    """The examples' register after three weekly runs, as a coordinator prints it."""
+    from xltools.consolidate import consolidate
+    from xltools.register import write_register
+    from xltools.register_sheets import SHEETS, SUMMARY
+
+    inbox = REPO / "examples" / "inbox"
+    history = tmp_path / "h.sqlite"
+    for day in (dt.date(2003, 11, 10), dt.date(2003, 11, 17), dt.date(2003, 11, 24)):
+        result = consolidate(inbox, day, history=history)
+    path = write_register(result, tmp_path / "register.xlsx")
+    printed = Printed(soffice, path, tmp_path)
+    names = [sheet.name for sheet in SHEETS if not sheet.weekly_loop]
+    assert list(dict.fromkeys(printed.sheets)) == names  # every sheet, in order
+    assert set(printed.sizes) == {A4_LANDSCAPE}
+    # Small sheets on one page each: the Summary's figures, table and chart together.
+    for name in ("Summary", "Trend", "Overdue", "Due soon", "Changes"):
+        assert len(printed.pages_of(name)) == 1, name
+    # 198 actions, 23 columns: two pages wide, a few rows a page.
+    assert 4 <= len(printed.pages_of("Register")) <= 60
+    assert len(printed.sizes) <= 70
+    for sheet in SHEETS:
+        if sheet.kind != SUMMARY and not sheet.weekly_loop:
+            assert_headings_printed(printed, sheet.name, sheet.columns)
+    summary = printed.text_of("Summary")
+    assert "Organisation" in summary and "RAG mix per plan" in summary
+    assert "Last run Change" in summary and "24/11/2003 17/11/2003" in summary
+    for page in printed.pages:
+        first = page.strip().splitlines()[0]
+        assert first.startswith("Action plan register") and "Reporting date 24/11/2003" in first
+    printed.keep_first_pages("register")
+
+
+def test_an_empty_chasing_list_prints_one_page(soffice, tmp_path):
+    from xltools.consolidate import consolidate
+    from xltools.register import write_register
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    write_plan(inbox / "plan.xlsx", PLAN, [action("1", status="Complete")])
+    path = write_register(consolidate(inbox, dt.date(2003, 11, 24)), tmp_path / "register.xlsx")
+    printed = Printed(soffice, path, tmp_path)
+    for name in ("Overdue", "Due soon", "Changes", "Trend"):
+        assert len(printed.pages_of(name)) == 1, name
+    assert "No action is overdue." in printed.text_of("Overdue")

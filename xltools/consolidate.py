@@ -31,7 +31,17 @@ from xltools.errors import XltoolsError
 from xltools.fileio import remove_leftovers
 from xltools.findings import ERROR, FileReport, Finding, findings_in_words, outcome_of
 from xltools.gcpause import paused_gc
-from xltools.history import Change, History, NotReturned, Snapshot, history_error, plan_key
+from xltools.history import (
+    Change,
+    History,
+    NotReturned,
+    RunCounts,
+    Snapshot,
+    history_error,
+    plan_key,
+)
+from xltools.history import previous_counts as counts_before
+from xltools.history import since_last_run as counts_since
 from xltools.locks import FileLock
 from xltools.outcome import Outcome
 from xltools.read import DEFAULT_LIMITS, Limits, PlanTable, discover
@@ -39,6 +49,7 @@ from xltools.register_sheets import (
     DAYS_OVERDUE,
     ORGANISATION,
     ORIGINAL_DUE,
+    OTHER_COLUMNS,
     PLAN_TITLE,
     RAG,
     RAG_COLUMNS,
@@ -134,6 +145,9 @@ class Consolidation:
     # Plans returned last time and not this week, their actions carried in the history.
     not_returned: list[NotReturned] = field(default_factory=list)
     snapshots: list = field(default_factory=list, repr=False)  # (summary, rows) per plan
+    # Each run's headline counts from the history, oldest first, this run last (empty
+    # without a history): the register's Trend sheet and "since the last run".
+    trend: list[RunCounts] = field(default_factory=list)
 
     def pop_snapshots(self):
         """Each plan's summary and rows, for the history, once."""
@@ -172,6 +186,39 @@ class Consolidation:
     @property
     def due_soon(self) -> list[dict[str, object]]:
         return self.chase.due_soon
+
+    def counts(self) -> RunCounts:
+        """This run's headline counts (a row of the Trend sheet)."""
+        rag = dict.fromkeys(RAG_COLUMNS, 0)
+        for plan in self.plans:
+            for label, count in plan.rag.items():
+                rag[label] += count
+        withdrawn = sum(
+            1
+            for row in self.rows
+            if row[model.STATUS].__class__ is str and row[model.STATUS].strip() == model.WITHDRAWN
+        )
+        complete = rag[model.BLUE]  # Complete is blue, and never overdue
+        return RunCounts(
+            self.reporting_date,
+            len(self.rows),
+            len(self.rows) - complete - withdrawn,
+            len(self.overdue),
+            len(self.due_soon),
+            complete,
+            sum(change.kind == "slipped" for change in self.changes),
+            rag,
+        )
+
+    @property
+    def previous_counts(self) -> RunCounts | None:
+        """The counts of the run before this one in the history, if there is one."""
+        return counts_before(self.trend, self.reporting_date)
+
+    def since_last_run(self) -> dict[str, tuple[int, int]]:
+        """Each headline count at the last run and now: ``{"overdue": (8, 13), ...}``
+        (empty without an earlier run). The Summary and the digest both use it."""
+        return counts_since(self.trend, self.reporting_date)
 
     @property
     def outcome(self) -> Outcome:
@@ -372,6 +419,8 @@ def _consolidate(
             comparison = store.compare(reporting_date)
             result.changes, result.still_stale = comparison.changes, comparison.still_stale
             _add_trails(keyed, store.due_date_revisions(reporting_date))
+            store.record_counts(result.counts())
+            result.trend = store.trend(reporting_date)
         if register is not None:
             from xltools.register import write_register
 
@@ -466,6 +515,7 @@ def _plan_rows(
         if finding.row is not None and finding.sheet == table.actions_sheet:
             by_row.setdefault(finding.row, []).append(finding)
     rows = []
+    extras = table.extra_columns
     for index, record in enumerate(table.records):
         row = {
             ORGANISATION: summary.organisation,
@@ -489,6 +539,7 @@ def _plan_rows(
         row[SOURCE_ROW] = table.source_rows[index]
         row_findings = [*by_row.get(table.source_rows[index], []), *notes[cleaned_before:]]
         row[VALIDATION] = "; ".join(f"{f.severity}: {f.column}: {f.message}" for f in row_findings)
+        row[OTHER_COLUMNS] = _other_columns(record, extras) if extras else None
         summary.actions += 1
         summary.rag[rag.label] += 1
         summary.overdue += rag.overdue
@@ -497,6 +548,31 @@ def _plan_rows(
     report.findings.extend(notes)
     summary.errors, summary.warnings = len(report.errors), len(report.warnings)
     return summary, rows
+
+
+def _other_columns(record: dict[str, object], names: list[str]) -> str | None:
+    """Staff's own columns of one action as one cell: ``Budget code: 4410; Link: ...``.
+
+    The names are as staff wrote them; blank cells are left out; dates are written as
+    dates are everywhere in xltools (31/03/2004). The text is cut with a visible
+    marker at Excel's cell limit, as any text we write.
+    """
+    parts = []
+    for name in names:
+        value = record.get(name)
+        if value is None:
+            continue
+        if isinstance(value, dt.datetime) and value.time() == dt.time():
+            value = value.date()
+        if isinstance(value, dt.date):
+            text = value.strftime("%d/%m/%Y")
+        elif isinstance(value, float) and value.is_integer():
+            text = str(int(value))
+        else:
+            text = str(value).strip()
+        if text:
+            parts.append(f"{name}: {text}")
+    return clean_text("; ".join(parts)).text if parts else None
 
 
 def _snapshots(rows: list[dict[str, object]], key: str):

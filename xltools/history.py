@@ -21,7 +21,7 @@ import datetime as dt
 import itertools
 import os
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import NamedTuple
@@ -73,6 +73,26 @@ MIGRATIONS: list[str] = [
         old_due TEXT,
         granted_on TEXT NOT NULL,
         PRIMARY KEY (plan_key, ref, new_due)
+    );
+    """,
+    # 3 -> 4: each run's headline counts, as its register's Summary showed them, for the
+    # register's Trend sheet and "since the last run" (RAG needs the grade, which the
+    # snapshots do not keep, so the counts are kept as they were worked out).
+    """
+    CREATE TABLE IF NOT EXISTS run_counts (
+        reporting_date TEXT PRIMARY KEY,
+        actions INTEGER NOT NULL,
+        open INTEGER NOT NULL,
+        overdue INTEGER NOT NULL,
+        due_soon INTEGER NOT NULL,
+        complete INTEGER NOT NULL,
+        slipped INTEGER NOT NULL,
+        red INTEGER NOT NULL,
+        amber INTEGER NOT NULL,
+        green INTEGER NOT NULL,
+        blue INTEGER NOT NULL,
+        grey INTEGER NOT NULL,
+        no_colour INTEGER NOT NULL
     );
     """,
 ]
@@ -138,6 +158,79 @@ CHANGE_KINDS = {
     "brought-forward": "Due date brought forward",
     "stale-progress": "Progress update now unchanged for four weeks",
 }
+
+
+# The RAG labels in the order run_counts keeps them ("" is no colour).
+_RAG_FIELDS = (
+    (model.RED, "red"),
+    (model.AMBER, "amber"),
+    (model.GREEN, "green"),
+    (model.BLUE, "blue"),
+    (model.GREY, "grey"),
+    ("", "no_colour"),
+)
+
+
+@dataclass(frozen=True)
+class RunCounts:
+    """One run's headline counts: a row of the register's Trend sheet.
+
+    ``open``: actions neither Complete nor Withdrawn; ``slipped``: actions whose due
+    date moved later since the run before; ``rag``: actions per RAG label ("" is no
+    colour). ``estimated`` is true for a run recorded before the counts were kept,
+    worked out again from its snapshot (without grades, so a Not started action with
+    a grade counts as no colour).
+    """
+
+    reporting_date: dt.date
+    actions: int
+    open: int
+    overdue: int
+    due_soon: int
+    complete: int
+    slipped: int
+    rag: dict[str, int]
+    estimated: bool = False
+
+    def figure(self, name: str) -> int:
+        """A count by its field name (``"overdue"``) or RAG label (``"Red"``, ``""``)."""
+        return self.rag[name] if name in self.rag else getattr(self, name)
+
+    def to_dict(self) -> dict:
+        return {
+            "reporting_date": self.reporting_date.isoformat(),
+            "actions": self.actions,
+            "open": self.open,
+            "overdue": self.overdue,
+            "due_soon": self.due_soon,
+            "complete": self.complete,
+            "slipped": self.slipped,
+            "rag": {(label or "None"): count for label, count in self.rag.items()},
+        }
+
+
+# The headline counts compared with the last run, by RunCounts field.
+HEADLINE_FIGURES = ("actions", "open", "overdue", "due_soon", "complete", "slipped")
+
+
+def previous_counts(trend: Sequence[RunCounts], reporting_date: dt.date) -> RunCounts | None:
+    """The counts of the last run before ``reporting_date`` in a trend, if there is one."""
+    earlier = [counts for counts in trend if counts.reporting_date < reporting_date]
+    return earlier[-1] if earlier else None
+
+
+def since_last_run(
+    trend: Sequence[RunCounts], reporting_date: dt.date
+) -> dict[str, tuple[int, int]]:
+    """Each headline count at the last run and now: ``{"overdue": (8, 13), ...}``.
+
+    Empty when the trend has no earlier run, or no row for ``reporting_date``.
+    """
+    before = previous_counts(trend, reporting_date)
+    now = next((c for c in trend if c.reporting_date == reporting_date), None)
+    if before is None or now is None:
+        return {}
+    return {name: (before.figure(name), now.figure(name)) for name in HEADLINE_FIGURES}
 
 
 def plan_key(organisation: object, plan_title: object, source_file: str) -> str:
@@ -374,6 +467,84 @@ class History:
         query += " ORDER BY plan_key, ref, reporting_date"
         for day, carried, *fields in self.connection.execute(query, values):
             yield dt.date.fromisoformat(day), _snapshot(fields), bool(carried)
+
+    def record_counts(self, counts: RunCounts) -> None:
+        """Keep a run's headline counts (within its recording: committed with the run)."""
+        row = (
+            counts.reporting_date.isoformat(),
+            counts.actions,
+            counts.open,
+            counts.overdue,
+            counts.due_soon,
+            counts.complete,
+            counts.slipped,
+            *(counts.rag.get(label, 0) for label, _ in _RAG_FIELDS),
+        )
+        statement = f"INSERT OR REPLACE INTO run_counts VALUES ({','.join('?' * len(row))})"
+        if self.connection.in_transaction:
+            self.connection.execute(statement, row)
+            return
+        with self.connection:
+            self.connection.execute(statement, row)
+
+    def trend(self, up_to: dt.date) -> list[RunCounts]:
+        """Each run's counts up to ``up_to``, oldest first: kept ones, else worked out again."""
+        kept = {}
+        rag_columns = ", ".join(name for _, name in _RAG_FIELDS)
+        for (
+            day,
+            actions,
+            open_,
+            overdue,
+            due_soon,
+            complete,
+            slipped,
+            *rag,
+        ) in self.connection.execute(
+            "SELECT reporting_date, actions, open, overdue, due_soon, complete, slipped, "
+            f"{rag_columns} FROM run_counts WHERE reporting_date <= ?",
+            (up_to.isoformat(),),
+        ):
+            date = dt.date.fromisoformat(day)
+            kept[date] = RunCounts(
+                date, actions, open_, overdue, due_soon, complete, slipped,
+                {label: count for (label, _), count in zip(_RAG_FIELDS, rag, strict=True)},
+            )  # fmt: skip
+        dates = [d for d in self.reporting_dates() if d <= up_to]
+        previous = dict(zip(dates[1:], dates, strict=False))
+        return [
+            kept.get(day) or self._counts_from_snapshot(day, previous.get(day)) for day in dates
+        ]
+
+    def _counts_from_snapshot(self, day: dt.date, before: dt.date | None) -> RunCounts:
+        """A run recorded before counts were kept: its counts from its snapshot."""
+        rag = {label: 0 for label, _ in _RAG_FIELDS}
+        actions = open_ = overdue = due_soon = complete = 0
+        for status, due, count in self.connection.execute(
+            "SELECT status, due_date, COUNT(*) FROM snapshot WHERE reporting_date = ? "
+            "AND carried = 0 GROUP BY status, due_date",
+            (day.isoformat(),),
+        ):
+            due_date = dt.date.fromisoformat(due) if due else None
+            label = model.derive_rag(status, None, due_date, day)
+            actions += count
+            rag[label.label] += count
+            open_ += count * ((status or "").strip() not in model.CLOSED_STATUSES)
+            overdue += count * label.overdue
+            due_soon += count * model.is_due_soon(status, due_date, day)
+            complete += count * ((status or "").strip() == model.COMPLETE)
+        slipped = 0
+        if before is not None:
+            (slipped,) = self.connection.execute(
+                "SELECT COUNT(*) FROM snapshot AS later JOIN snapshot AS earlier "
+                "ON earlier.plan_key = later.plan_key AND earlier.ref = later.ref "
+                "AND earlier.reporting_date = ? WHERE later.reporting_date = ? "
+                "AND later.carried = 0 AND later.due_date > earlier.due_date",
+                (before.isoformat(), day.isoformat()),
+            ).fetchone()
+        return RunCounts(
+            day, actions, open_, overdue, due_soon, complete, slipped, rag, estimated=True
+        )
 
     def reporting_dates(self) -> list[dt.date]:
         rows = self.connection.execute("SELECT reporting_date FROM run ORDER BY reporting_date")

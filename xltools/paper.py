@@ -16,6 +16,7 @@ two writers print alike.
 from __future__ import annotations
 
 import datetime as dt
+import textwrap
 from dataclasses import dataclass
 
 A4 = 9  # the paper size code of the file format (SpreadsheetML / xlsxwriter)
@@ -25,6 +26,7 @@ _NAME_LIMIT = 80
 MARGINS = {"left": 0.4, "right": 0.4, "top": 0.6, "bottom": 0.6}
 HEADER_MARGIN = FOOTER_MARGIN = 0.25
 DATE_FORMAT = "%d/%m/%Y"
+LINE_HEIGHT = 15  # points a line of wrapped 11-point text takes
 
 
 def _escape(text: str) -> str:
@@ -127,3 +129,20 @@ def apply_openpyxl(sheet, setup: PageSetup) -> None:
     ):
         for side, text in zip((part.left, part.center, part.right), texts, strict=True):
             side.text = text or None
+
+
+def wrapped_lines(value: object, width: int) -> int:
+    """How many lines a value takes in a wrapped cell this many characters wide.
+
+    Spreadsheets do not grow rows for wrapped text on opening, and a row too short
+    prints its lines over each other, so rows are sized from this. Text is wrapped
+    at word boundaries, as the spreadsheet does, at about 1.2 characters of average
+    text to a unit of column width (a unit is the width of a "0").
+    """
+    if not isinstance(value, str) or not value:
+        return 1
+    per_line = max(int(width * 1.2), 1)
+    return sum(
+        max(1, len(textwrap.wrap(line, per_line, break_long_words=True)))
+        for line in value.split("\n")
+    )

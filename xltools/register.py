@@ -31,10 +31,12 @@ from xltools import model
 from xltools.cells import clean_text, column_letters
 from xltools.fileio import atomic_path, scratch_path, writing
 from xltools.findings import ERROR, WARNING, labels_in_words, tally
-from xltools.history import CHANGE_KINDS
+from xltools.history import CHANGE_KINDS, RunCounts, since_last_run
+from xltools.paper import LINE_HEIGHT, PageSetup, apply_xlsxwriter, wrapped_lines
 from xltools.register_sheets import (
     ACTIONS,
     CHANGE,
+    CHANGE_SINCE,
     CHANGES_SHEET,
     DAYS_OVERDUE,
     DETAIL,
@@ -43,7 +45,9 @@ from xltools.register_sheets import (
     EARLIER_SKIPPED,
     FILE,
     FILES_NOT_READ,
+    LAST_RUN,
     MESSAGE,
+    NO_COLOUR,
     NOT_READ,
     NOW,
     OVERDUE_SHEET,
@@ -56,11 +60,13 @@ from xltools.register_sheets import (
     RAG_COLUMNS,
     REASON,
     REGISTER_SHEET,
+    REGISTER_TABLE,
     REPORTING_DATE,
     REQUESTS_SHEET,
     RULE_PACK,
     SEVERITY,
     SHEETS,
+    SINCE_LAST_RUN,
     SKIPPED,
     SKIPPED_SHEET,
     SOURCE_FILE,
@@ -70,6 +76,10 @@ from xltools.register_sheets import (
     SUMMARY_TITLE,
     SUMMARY_TOTALS,
     TIMES_SLIPPED,
+    TREND,
+    TREND_DATE,
+    TREND_FIGURES,
+    TREND_SHEET,
     WAS,
     ChaseLists,
     Sheet,
@@ -87,6 +97,13 @@ if TYPE_CHECKING:
     from xltools.consolidate import Consolidation
 
 Row = dict[str, object]
+# The Summary's columns: labels, plan, then counts.
+SUMMARY_WIDTHS = (28, 46, *([10] * 13))
+# The Summary on a printed page: A4 landscape fitted to the Summary's width holds
+# about this many pixels of rows and chart (at 20 pixels a row).
+ROW_HEIGHT_PX = 20
+PAGE_HEIGHT_PX = 820
+CHART_MAX_HEIGHT = 780
 
 
 def _change_rows(result: Consolidation) -> list[Row]:
@@ -134,8 +151,21 @@ def _skipped_rows(result: Consolidation) -> list[Row]:
     return [{FILE: result.display_path(path), REASON: reason} for path, reason in result.skipped]
 
 
+def _trend_rows(result: Consolidation) -> list[Row]:
+    return [trend_row(counts) for counts in result.trend]
+
+
+def trend_row(counts: RunCounts) -> Row:
+    """One run's counts as a row of the Trend sheet."""
+    row: Row = {TREND_DATE: counts.reporting_date}
+    row.update((label, counts.figure(name)) for label, name in TREND_FIGURES)
+    row.update((label or NO_COLOUR, counts.rag.get(label, 0)) for label in RAG_COLUMNS)
+    return row
+
+
 # The rows of each sheet but the Summary, by sheet name: a new sheet adds its function here.
 SHEET_ROWS: dict[str, Callable[[Consolidation], Sequence[Row]]] = {
+    TREND_SHEET: _trend_rows,
     REGISTER_SHEET: lambda result: result.rows,
     OVERDUE_SHEET: lambda result: result.overdue,
     DUE_SOON_SHEET: lambda result: result.due_soon,
@@ -152,24 +182,32 @@ def write_register(result: Consolidation, path: str | Path) -> Path:
     path = Path(path)
     sheets = [sheet for sheet in SHEETS if result.loop is not None or not sheet.weekly_loop]
     streamed = [
-        SheetRows(sheet.name, sheet.columns, _sheet_rows(sheet, result))
+        SheetRows(
+            sheet.name,
+            sheet.columns,
+            _sheet_rows(sheet, result),
+            {column: sheet.width(column) for column in sheet.columns},
+        )
         for sheet in sheets
         if sheet.kind != SUMMARY
     ]
     with writing(path), atomic_path(path) as temporary, scratch_path(path) as parts:
-        # constant_memory streams rows to disk, so every sheet is written strictly
-        # row by row. The streamed sheets get their header here and their rows below.
-        workbook = new_workbook(parts, constant_memory=True, title=SUMMARY_TITLE)
+        # The streamed sheets get their header here and their rows below. (Not
+        # constant_memory: xlsxwriter writes an Excel Table only with the sheet in
+        # memory, and here that is the Summary and a header row a sheet.)
+        workbook = new_workbook(parts, title=SUMMARY_TITLE)
         formats = standard_formats(workbook)
+        page = PageSetup(SUMMARY_TITLE, result.reporting_date)
         rows = iter(streamed)
         for sheet in sheets:
             if sheet.kind == SUMMARY:
-                _summary(workbook, formats, sheet, result)
+                _summary(workbook, formats, sheet, result, page)
             else:
-                _sheet(workbook, formats, sheet, len(next(rows).rows))
+                _sheet(workbook, formats, sheet, len(next(rows).rows), page)
         workbook.close()
-        # The summary always writes text and a date, so both styles have their index now.
-        text_style, date_style = formats["text"].xf_index, formats["date"].xf_index
+        # Every streamed column is formatted wrap or date, so both styles have their
+        # index now. Text wraps, so it prints whole (rows grow to fit when opened).
+        text_style, date_style = formats["wrap"].xf_index, formats["date"].xf_index
         stream_rows(parts, temporary, streamed, text_style, date_style)
     return path
 
@@ -185,9 +223,15 @@ def _sheet_rows(sheet: Sheet, result: Consolidation) -> Sequence[Row]:
     ]
 
 
-def _header(sheet, formats, headers: Sequence[str], row: int = 0) -> None:
+def _header(
+    sheet, formats, headers: Sequence[str], row: int = 0, widths: Sequence[int] = ()
+) -> None:
+    """A header row; given the columns' widths, tall enough for headings that wrap."""
     for column, name in enumerate(headers):
         sheet.write_string(row, column, name, formats["header"])
+    lines = max((wrapped_lines(n, w) for n, w in zip(headers, widths, strict=False)), default=1)
+    if lines > 1:
+        sheet.set_row(row, LINE_HEIGHT * lines)
 
 
 def _rag_colouring(sheet, formats, column: int, first_row: int, last_row: int) -> None:
@@ -199,31 +243,86 @@ def _rag_colouring(sheet, formats, column: int, first_row: int, last_row: int) -
         )
 
 
-def _sheet(workbook, formats, sheet: Sheet, count: int) -> None:
+def _sheet(workbook, formats, sheet: Sheet, count: int, page: PageSetup) -> None:
     """A streamed sheet's settings and header row (its rows are streamed later).
 
-    Actions sheets get a filter and RAG colours; a listing with nothing to list
-    says so on its second row.
+    Actions sheets get a filter and RAG colours (the Register's filter is its Excel
+    Table's); a sheet with nothing to list says so on its second row. Every sheet
+    prints on A4 landscape, fitted to the width, its header row on every page.
     """
     worksheet = workbook.add_worksheet(sheet.name)
     headers = list(sheet.columns)
     for column, header in enumerate(headers):
-        worksheet.set_column(column, column, sheet.width(header))
-    _header(worksheet, formats, headers)
+        # Dates carry their own format, cell by cell; everything else wraps.
+        worksheet.set_column(column, column, sheet.width(header), formats["wrap"])
+    _header(worksheet, formats, headers, 0, [sheet.width(header) for header in headers])
     worksheet.freeze_panes(1, 0)
-    if sheet.kind == ACTIONS:
+    if sheet.name == REGISTER_SHEET:
+        # An Excel Table, so Power Query, pivot tables and slicers take it at once; its
+        # own filter buttons replace the sheet's (Excel repairs a file with both).
+        worksheet.add_table(
+            0,
+            0,
+            1,  # the header and one row: stream_rows stretches it over every row
+            len(headers) - 1,
+            {
+                "name": REGISTER_TABLE,
+                "style": "Table Style Light 1",
+                "columns": [{"header": h, "header_format": formats["header"]} for h in headers],
+            },
+        )
+    elif sheet.kind == ACTIONS:
         worksheet.autofilter(0, 0, max(count, 1), len(headers) - 1)
-        if RAG in headers:
-            _rag_colouring(worksheet, formats, headers.index(RAG), 1, count)
-    elif not count:
+    if sheet.kind == ACTIONS and RAG in headers:
+        _rag_colouring(worksheet, formats, headers.index(RAG), 1, count)
+    if not count and sheet.empty:
         worksheet.write_string(1, 0, sheet.empty)
+    # Cell borders print for lists; not on the Trend sheet, where they would run through
+    # its chart.
+    gridlines = sheet.kind != TREND
+    apply_xlsxwriter(worksheet, PageSetup(page.name, page.reporting_date, gridlines=gridlines))
+    if sheet.pages_wide > 1:
+        worksheet.fit_to_pages(sheet.pages_wide, 0)
+        worksheet.print_across()  # a row's two halves on facing pages, not 20 pages apart
+    if sheet.kind == TREND and count:
+        _trend_chart(workbook, worksheet, sheet, count)
 
 
-def _summary(workbook, formats, spec: Sheet, result: Consolidation) -> None:
+def _trend_chart(workbook, worksheet, sheet: Sheet, count: int) -> None:
+    """Lines of the open, overdue, due-soon and slipped actions, run by run, beside the table."""
+    chart = workbook.add_chart({"type": "line"})
+    dashes = {False: "solid", True: "dash"}
+    colours = {"Overdue": "#C00000", "Due soon": "#C65911", "Slipped": "#7030A0", "Open": "#1F4E78"}
+    for label, colour in colours.items():
+        column = sheet.columns.index(label)
+        chart.add_series(
+            {
+                "name": [sheet.name, 0, column],
+                "categories": [sheet.name, 1, 0, count, 0],
+                "values": [sheet.name, 1, column, count, column],
+                "line": {"color": colour, "width": 2.25, "dash_type": dashes[label == "Open"]},
+                "marker": {"type": "circle", "size": 5, "fill": {"color": colour},
+                           "border": {"color": colour}},
+                # Open actions are many more than the rest: on an axis of their own.
+                "y2_axis": label == "Open",
+            }
+        )  # fmt: skip
+    chart.set_title({"name": "Overdue, due soon and slipped actions, run by run"})
+    # One point per run, evenly spaced and labelled with its date (not a calendar axis).
+    chart.set_x_axis({"text_axis": True, "num_format": "dd/mm/yyyy"})
+    chart.set_y_axis({"min": 0, "name": "Actions", "major_gridlines": {"visible": True}})
+    chart.set_y2_axis({"min": 0, "name": "Open actions (dashed)"})
+    chart.set_legend({"position": "bottom"})
+    chart.set_size({"width": 760, "height": 360})
+    # Below the table, so the two print one after the other, never side by side and cut.
+    worksheet.insert_chart(count + 3, 0, chart)
+
+
+def _summary(workbook, formats, spec: Sheet, result: Consolidation, page: PageSetup) -> None:
+    """Headline figures (with the last run's beside them), counts per plan, the RAG chart."""
     sheet = workbook.add_worksheet(spec.name)
-    sheet.set_column(0, 0, 28)
-    sheet.set_column(1, 1, 36)
-    sheet.set_column(2, 14, 10)
+    for column, width in enumerate(SUMMARY_WIDTHS):
+        sheet.set_column(column, column, width)
     totals = result.totals()
     sheet.write_string(0, 0, SUMMARY_TITLE, formats["title"])
     lines = [
@@ -231,11 +330,25 @@ def _summary(workbook, formats, spec: Sheet, result: Consolidation) -> None:
         (RULE_PACK, result.rule_pack),
         *((label, totals[key]) for label, key in SUMMARY_TOTALS),
     ]
+    before = result.previous_counts
     for offset, (label, value) in enumerate(lines, start=2):
         sheet.write_string(offset, 0, label, formats["bold"])
         write_value(sheet, offset, 1, value, formats["date"], formats["text"])
+        if before is None:
+            continue
+        # Beside the figures, with a column's gap: the last run's, and the change.
+        if label == REPORTING_DATE:
+            sheet.write_string(offset - 1, 3, LAST_RUN, formats["bold"])
+            write_value(sheet, offset, 3, before.reporting_date, formats["date"])
+            sheet.write_string(offset - 1, 5, CHANGE_SINCE, formats["bold"])
+        elif label in SINCE_LAST_RUN:
+            then = before.figure(SINCE_LAST_RUN[label])
+            write_value(sheet, offset, 3, then, formats["date"], formats["text"])
+            sheet.write_string(offset, 5, _since(then, value), formats["text"])
     top = len(lines) + 3
-    _header(sheet, formats, SUMMARY_PLAN_COLUMNS, top)
+    _header(sheet, formats, SUMMARY_PLAN_COLUMNS, top, SUMMARY_WIDTHS)
+    label_column = len(SUMMARY_PLAN_COLUMNS) + 1
+    sheet.set_column(label_column, label_column, 60, None, {"hidden": True})
     for offset, plan in enumerate(result.plans, start=1):
         row = top + offset
         values = [
@@ -250,24 +363,48 @@ def _summary(workbook, formats, spec: Sheet, result: Consolidation) -> None:
         ]
         for column, value in enumerate(values):
             write_value(sheet, row, column, value, formats["date"], formats["text"])
-    if result.plans:
-        chart = workbook.add_chart({"type": "bar", "subtype": "stacked"})
-        last = top + len(result.plans)
-        for offset, label in enumerate(RAG_COLUMNS[:-1]):
-            column = 3 + offset
-            chart.add_series(
-                {
-                    "name": [spec.name, top, column],
-                    "categories": [spec.name, top + 1, 1, last, 1],
-                    "values": [spec.name, top + 1, column, last, column],
-                    "fill": {"color": model.RAG_COLOURS[label][0]},
-                    "border": {"color": model.RAG_COLOURS[label][1]},
-                }
-            )
-        chart.set_title({"name": "RAG mix per plan"})
-        chart.set_y_axis({"reverse": True})
-        chart.set_size({"width": 720, "height": 120 + 28 * len(result.plans)})
-        sheet.insert_chart(last + 3, 0, chart)
+        # The chart's label for the plan, in a hidden column: its organisation and title.
+        label = ": ".join(t for t in (plan.organisation, plan.plan_title or plan.source_file) if t)
+        write_value(sheet, row, label_column, label, formats["date"], formats["text"])
+    last = top + len(result.plans)
+    apply_xlsxwriter(sheet, PageSetup(page.name, page.reporting_date, repeat_rows=None))
+    if not result.plans:
+        return
+    chart = workbook.add_chart({"type": "bar", "subtype": "stacked"})
+    for offset, label in enumerate(RAG_COLUMNS):
+        column = 3 + offset
+        # No colour too (Not started, no grade): white bars with a grey edge.
+        fill, edge = model.RAG_COLOURS.get(label, ("#FFFFFF", "#7F7F7F"))
+        chart.add_series(
+            {
+                "name": [spec.name, top, column],
+                "categories": [spec.name, top + 1, label_column, last, label_column],
+                "values": [spec.name, top + 1, column, last, column],
+                "fill": {"color": fill},
+                "border": {"color": edge},
+            }
+        )
+    chart.show_hidden_data()  # the labels' column is hidden
+    chart.set_title({"name": "RAG mix per plan"})
+    chart.set_y_axis({"reverse": True})
+    chart.set_legend({"position": "bottom"})
+    # At most a printed page tall: a long list of plans gets thinner bars.
+    height = min(140 + 28 * len(result.plans), CHART_MAX_HEIGHT)
+    chart.set_size({"width": 900, "height": height})
+    sheet.insert_chart(last + 2, 0, chart)
+    # The chart starts a page of its own unless the figures, table and chart fit on one,
+    # so neither the table nor the chart is split by the page break.
+    if (last + 2) * ROW_HEIGHT_PX + height > PAGE_HEIGHT_PX:
+        sheet.set_h_pagebreaks([last + 2])
+
+
+def _since(then: object, now: object) -> str:
+    """A change in words and figures: "up 5 (8 → 13)", "down 2 (9 → 7)", "no change"."""
+    if not isinstance(then, int) or not isinstance(now, int):
+        return ""
+    if then == now:
+        return f"no change ({now})"
+    return f"{'up' if now > then else 'down'} {abs(now - then)} ({then} → {now})"
 
 
 # --------------------------------------------------------------------------
@@ -294,6 +431,12 @@ class RegisterData:
     chase: ChaseLists | None = None
     loop: object | None = None  # packs.LoopStatus, when the roll-up was given the pack folder
     skipped: list[dict[str, str]] = field(default_factory=list)
+    # Each run's headline counts from the history (the Trend sheet), this run last.
+    trend: list[RunCounts] = field(default_factory=list)
+
+    def since_last_run(self) -> dict[str, tuple[int, int]]:
+        """Each headline count at the last run and now: ``{"overdue": (8, 13), ...}``."""
+        return since_last_run(self.trend, self.reporting_date)
 
     def __post_init__(self) -> None:
         if self.chase is None:
@@ -354,6 +497,7 @@ def register_data(result: Consolidation) -> RegisterData:
         result.chase,
         result.loop,
         skipped,
+        result.trend,
     )
 
 
@@ -396,7 +540,9 @@ def read_register(path: str | Path) -> RegisterData:
 
     path = Path(path)
     wanted = (SUMMARY_SHEET, REGISTER_SHEET, CHANGES_SHEET, PROBLEMS_SHEET)
-    workbook = SafeWorkbook(path, (*wanted, PACKS_SHEET, REQUESTS_SHEET, SKIPPED_SHEET))
+    workbook = SafeWorkbook(
+        path, (*wanted, PACKS_SHEET, REQUESTS_SHEET, SKIPPED_SHEET, TREND_SHEET)
+    )
     if not set(wanted) <= set(workbook.sheet_names):
         raise UnreadableWorkbook("this is not a register written by 'xltools consolidate'", path)
 
@@ -492,7 +638,22 @@ def read_register(path: str | Path) -> RegisterData:
         totals,
         loop=loop,
         skipped=skipped,
+        trend=_trend_from_rows(table(TREND_SHEET)) if TREND_SHEET in workbook.sheet_names else [],
     )
+
+
+def _trend_from_rows(rows: list[Row]) -> list[RunCounts]:
+    """The Trend sheet read back (the line shown when there is no history is not a row)."""
+    trend = []
+    for row in rows:
+        date = row.get(TREND_DATE)
+        if not isinstance(date, dt.date):
+            continue
+        figures = {name: int(row.get(label) or 0) for label, name in TREND_FIGURES}
+        rag = {label: int(row.get(label or NO_COLOUR) or 0) for label in RAG_COLUMNS}
+        day = date.date() if isinstance(date, dt.datetime) else date
+        trend.append(RunCounts(day, rag=rag, **figures))
+    return trend
 
 
 def _plans_from_rows(rows: list[Row]) -> list[dict[str, object]]:

@@ -48,6 +48,9 @@ DAYS_OVERDUE: Final = "Days overdue"
 ORIGINAL_DUE: Final = "Original due date"
 REVISIONS: Final = "Due date revisions"
 VALIDATION: Final = "Validation"
+# Staff's own columns (added to the right of the standard ones), one cell per action:
+# "Budget code: 4410; Link: https://..." with the names as staff wrote them.
+OTHER_COLUMNS: Final = "Other columns"
 SOURCE_FILE: Final = "Source file"
 SOURCE_ROW: Final = "Source row"
 REGISTER_COLUMNS: Final[tuple[str, ...]] = (
@@ -60,9 +63,12 @@ REGISTER_COLUMNS: Final[tuple[str, ...]] = (
     ORIGINAL_DUE,
     REVISIONS,
     VALIDATION,
+    OTHER_COLUMNS,
     SOURCE_FILE,
     SOURCE_ROW,
 )
+# The Register sheet is an Excel Table of this name (Power Query, pivot tables, slicers).
+REGISTER_TABLE: Final = "Register"
 # The RAG labels counted per plan, in the Summary's order ("" is no colour).
 RAG_COLUMNS: Final[tuple[str, ...]] = model.RAG_LABELS
 NO_COLOUR: Final = "No colour"
@@ -84,6 +90,33 @@ VIEW_COLUMNS: Final[tuple[str, ...]] = (
     SOURCE_FILE,
     SOURCE_ROW,
 )
+
+# The Trend sheet: one row per reporting date in the history (history.RunCounts).
+TREND_SHEET: Final = "Trend"
+TREND_DATE: Final = model.REPORTING_DATE
+# Each Trend column after the date, and its field in history.RunCounts.
+TREND_FIGURES: Final[tuple[tuple[str, str], ...]] = (
+    ("Actions", "actions"),
+    ("Open", "open"),
+    ("Overdue", "overdue"),
+    ("Due soon", "due_soon"),
+    ("Complete", "complete"),
+    ("Slipped", "slipped"),
+)
+TREND_COLUMNS: Final[tuple[str, ...]] = (
+    TREND_DATE,
+    *(label for label, _ in TREND_FIGURES),
+    *(label or NO_COLOUR for label in RAG_COLUMNS),
+)
+# The Summary's figures compared with the last run: label there, RunCounts field.
+SINCE_LAST_RUN: Final[Mapping[str, str]] = {
+    "Actions": "actions",
+    "Overdue": "overdue",
+    f"Due in the next {model.DUE_SOON_DAYS} days": "due_soon",
+}
+LAST_RUN: Final = "Last run"
+NO_TREND: Final = "No history yet: the trend starts with the first run kept in a history file."
+CHANGE_SINCE: Final = "Change"
 
 # The Changes sheet: what changed since the last run (history.CHANGE_KINDS labels).
 CHANGE: Final = "Change"
@@ -176,8 +209,19 @@ ACTION_WIDTHS: Final[Mapping[str, int]] = {
     model.ORGANISATION: 24,
     model.DUE_DATE: 12,
     model.LAST_UPDATED: 12,
-    ORIGINAL_DUE: 12,
-    REVISIONS: 10,
+    # Wide enough for their headings on one line (a printed heading is never cut).
+    ORIGINAL_DUE: 15,
+    REVISIONS: 16,
+    OTHER_COLUMNS: 50,
+    SOURCE_FILE: 30,
+    SOURCE_ROW: 10,
+    model.LEAD: 18,
+    model.LEAD_EMAIL: 24,
+    model.REF: 8,
+    model.STATUS: 11,
+    model.GRADE: 7,
+    RAG: 8,
+    DAYS_OVERDUE: 12,
 }
 LIST_WIDTHS: Final[Mapping[str, int]] = {
     CHANGE: 26,
@@ -240,7 +284,7 @@ LOOP_WIDTHS: Final[Mapping[str, int]] = {
     model.REF: 8,
 }
 
-SUMMARY, ACTIONS, LISTING = "summary", "actions", "listing"
+SUMMARY, ACTIONS, LISTING, TREND = "summary", "actions", "listing", "trend"
 
 
 @dataclass(frozen=True)
@@ -248,8 +292,9 @@ class Sheet:
     """One sheet of the register, as the writer lays it out and the reader finds it.
 
     ``kind``: ``"summary"`` (the Summary sheet), ``"actions"`` (one action a row:
-    filter, RAG colours when it has a RAG column) or ``"listing"`` (one thing a
-    row, and the ``empty`` line when there is nothing to list).
+    filter, RAG colours when it has a RAG column), ``"listing"`` (one thing a
+    row) or ``"trend"`` (one reporting date a row, and a chart). ``empty`` is the
+    line shown when there is nothing to list.
     """
 
     name: str
@@ -259,6 +304,8 @@ class Sheet:
     empty: str = ""
     # Written only when the roll-up was given the pack folder (consolidate --packs).
     weekly_loop: bool = False
+    # Printed this many pages wide (fitted to the width; as many pages tall as needed).
+    pages_wide: int = 1
 
     def width(self, column: str) -> int:
         return self.widths.get(column, DEFAULT_WIDTH)
@@ -266,9 +313,17 @@ class Sheet:
 
 SHEETS: Final[tuple[Sheet, ...]] = (
     Sheet(SUMMARY_SHEET, SUMMARY),
-    Sheet(REGISTER_SHEET, ACTIONS, REGISTER_COLUMNS, ACTION_WIDTHS),
-    Sheet(OVERDUE_SHEET, ACTIONS, VIEW_COLUMNS, ACTION_WIDTHS),
-    Sheet(DUE_SOON_SHEET, ACTIONS, VIEW_COLUMNS, ACTION_WIDTHS),
+    Sheet(TREND_SHEET, TREND, TREND_COLUMNS, {TREND_DATE: 14}, NO_TREND),
+    # 23 columns: two pages wide, so its text stays readable on A4.
+    Sheet(REGISTER_SHEET, ACTIONS, REGISTER_COLUMNS, ACTION_WIDTHS, pages_wide=2),
+    Sheet(OVERDUE_SHEET, ACTIONS, VIEW_COLUMNS, ACTION_WIDTHS, "No action is overdue."),
+    Sheet(
+        DUE_SOON_SHEET,
+        ACTIONS,
+        VIEW_COLUMNS,
+        ACTION_WIDTHS,
+        f"No open action is due in the next {model.DUE_SOON_DAYS} days.",
+    ),
     Sheet(
         CHANGES_SHEET,
         LISTING,

@@ -32,6 +32,7 @@ from pathlib import Path
 from xml.etree import ElementTree
 
 from xltools.cells import clean_text, column_letters
+from xltools.paper import LINE_HEIGHT
 
 # What makes text need more than copying: XML specials, control characters,
 # characters XML cannot hold, and text that already looks like Excel's _xHHHH_ escape.
@@ -44,6 +45,8 @@ _DIMENSION = re.compile(r'<dimension ref="[^"]*"/>')
 _ROWS_PER_WRITE = 2_000
 # Whole numbers below this print the same as xlsxwriter's %.16G: all their digits.
 _EXACT_INT = 10**16
+# Excel's tallest row, in points.
+MAX_ROW_HEIGHT = 409
 # Below this many rows a sheet is made in one process: forking costs more.
 PARALLEL_FROM_ROWS = 20_000
 log = logging.getLogger(__name__)
@@ -56,6 +59,22 @@ class SheetRows:
     name: str
     columns: Sequence[str]
     rows: Sequence[Mapping[str, object]]
+    # Column widths (characters) of wrapped text columns: rows are made tall enough for
+    # their text (spreadsheets print a row at the height it was saved with).
+    widths: Mapping[str, int] | None = None
+
+
+def _line_chars(widths: Mapping[str, int] | None, column: str) -> int:
+    if widths is None or column not in widths:
+        return sys.maxsize  # not measured: one line, as xlsxwriter writes it
+    return max(int(widths[column] * 1.2), 1)
+
+
+def _lines(text: str, line_chars: int) -> int:
+    """About how many lines text takes wrapped at ``line_chars`` (a little over, not under)."""
+    if line_chars == sys.maxsize:
+        return 1
+    return sum(len(line) // line_chars + 1 for line in text.split("\n"))
 
 
 def escape_text(text: str) -> str:
@@ -89,11 +108,19 @@ def _serial_time(value: dt.datetime) -> str:
 class RowWriter:
     """Turns row mappings into ``<row>`` XML for fixed columns and cell styles."""
 
-    def __init__(self, columns: Sequence[str], text_style: int, date_style: int) -> None:
+    def __init__(
+        self,
+        columns: Sequence[str],
+        text_style: int,
+        date_style: int,
+        widths: Mapping[str, int] | None = None,
+    ) -> None:
         self.columns = list(columns)
         self.text_style, self.date_style = text_style, date_style
+        # Characters a wrapped line holds in each column (about 1.2 to a unit of width;
+        # no wrapping is measured when no widths are given).
         self._columns = [
-            (column, letter, f'<c r="{letter}')
+            (column, letter, f'<c r="{letter}', _line_chars(widths, column))
             for column, letter in zip(
                 self.columns, map(column_letters, range(len(self.columns))), strict=True
             )
@@ -110,7 +137,8 @@ class RowWriter:
         cells = [f'<row r="{number}">']
         append = cells.append
         text_middle, number_middle = self._text_middle, self._number_middle
-        for column, letter, head in self._columns:
+        lines = 1
+        for column, letter, head, line_chars in self._columns:
             value = values[column]
             if value is None or value == "":
                 continue
@@ -121,6 +149,8 @@ class RowWriter:
                 serial = self._dates.get(value) or self._date_serial(value)
                 append(f"{head}{number}{self._date_middle}{serial}</v></c>")
             elif kind is str:
+                if len(value) > line_chars or "\n" in value:
+                    lines = max(lines, _lines(value, line_chars))
                 if (
                     value.isprintable()
                     and "&" not in value
@@ -136,6 +166,9 @@ class RowWriter:
             else:
                 append(self._other(f"{letter}{number}", value))
         append("</row>")
+        if lines > 1:
+            height = min(LINE_HEIGHT * lines, MAX_ROW_HEIGHT)
+            cells[0] = f'<row r="{number}" ht="{height}" customHeight="1">'
         return "".join(cells)
 
     def _date_serial(self, value: dt.date) -> str:
@@ -198,7 +231,10 @@ def stream_rows(
     several times faster. A big sheet's second half is made by a second process
     meanwhile (see :class:`_SecondHalves`).
     """
-    writers = {sheet.name: RowWriter(sheet.columns, text_style, date_style) for sheet in sheets}
+    writers = {
+        sheet.name: RowWriter(sheet.columns, text_style, date_style, sheet.widths)
+        for sheet in sheets
+    }
     with (
         zipfile.ZipFile(package) as source,
         _SecondHalves(sheets, writers) as second_halves,
@@ -206,10 +242,13 @@ def stream_rows(
     ):
         parts = sheet_parts(source)
         by_part = {parts[sheet.name]: sheet for sheet in sheets}
+        tables = _table_parts(source, parts, sheets)
         for info in source.infolist():
             data = source.read(info)
             sheet = by_part.get(info.filename)
             if sheet is None:
+                if info.filename in tables:
+                    data = _whole_table(data, tables[info.filename])
                 output.writestr(info, data, zipfile.ZIP_DEFLATED, compresslevel)
                 continue
             head, tail = data.decode("utf-8").split(_SHEET_DATA_END, 1)
@@ -224,6 +263,40 @@ def stream_rows(
                 _write_rows(member, writers[sheet.name], sheet.rows, 0, split)
                 second_halves.write(sheet, member)
                 member.write((_SHEET_DATA_END + tail).encode("utf-8"))
+
+
+def _table_parts(
+    archive: zipfile.ZipFile, parts: Mapping[str, str], sheets: Sequence[SheetRows]
+) -> dict[str, SheetRows]:
+    """The Excel Table part of each streamed sheet that has one (the Register's)."""
+    from posixpath import dirname, join, normpath
+
+    found = {}
+    for sheet in sheets:
+        part = parts[sheet.name]
+        rels = join(dirname(part), "_rels", part.rsplit("/", 1)[-1] + ".rels")
+        if rels not in archive.namelist():
+            continue
+        for target in re.findall(
+            r'Target="([^"]*tables/table\d+\.xml)"', archive.read(rels).decode()
+        ):
+            found[normpath(join(dirname(part), target))] = sheet
+    return found
+
+
+_TABLE_REF = re.compile(r'(<(?:table|autoFilter)\b[^>]*?\bref=")A1:([A-Z]+)\d+(")')
+
+
+def _whole_table(data: bytes, sheet: SheetRows) -> bytes:
+    """A table part made over the header and one row, stretched over the sheet's rows.
+
+    xlsxwriter checks every cell of a new table for overlaps (about a second for a
+    register of 30,000 actions), so the table is made small and its range, and its
+    filter's, set here to the rows streamed.
+    """
+    last_row = max(len(sheet.rows), 1) + 1
+    text = _TABLE_REF.sub(lambda m: f"{m[1]}A1:{m[2]}{last_row}{m[3]}", data.decode("utf-8"))
+    return text.encode("utf-8")
 
 
 def _write_rows(member, writer: RowWriter, rows: Sequence, start: int, stop: int) -> None:

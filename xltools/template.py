@@ -11,19 +11,17 @@ name and moved into place, and the same input gives the same bytes.
 from __future__ import annotations
 
 import datetime as dt
-import textwrap
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from xltools import model, styles
 from xltools.cells import column_letters
 from xltools.fileio import atomic_path
-from xltools.paper import PageSetup, apply_xlsxwriter
+from xltools.paper import LINE_HEIGHT, PageSetup, apply_xlsxwriter, wrapped_lines
 from xltools.xlsx import new_workbook, standard_formats, write_value
 
 DEFAULT_ROWS = 500  # rows prepared with dropdowns, validation and colouring
 UNTITLED = "Improvement action plan"  # the page header of a plan with no title yet
-LINE_HEIGHT = 15  # points per line of wrapped 11-point text
 EARLIEST_DATE = dt.date(2000, 1, 1)
 LATEST_DATE = dt.date(2100, 12, 31)
 
@@ -161,23 +159,6 @@ def _write_actions_sheet(
     add_colour_rules(sheet, formats, letters, last_row)
 
     apply_xlsxwriter(sheet, PageSetup(page.name, page.reporting_date, gridlines=True))
-
-
-def wrapped_lines(value: object, width: int) -> int:
-    """How many lines a value takes in a wrapped cell this many characters wide.
-
-    Spreadsheets do not grow rows for wrapped text on opening, and a row too short
-    prints its lines over each other, so rows are sized from this. Text is wrapped
-    at word boundaries, as the spreadsheet does, at about 1.2 characters of average
-    text to a unit of column width (a unit is the width of a "0").
-    """
-    if not isinstance(value, str) or not value:
-        return 1
-    per_line = max(int(width * 1.2), 1)
-    return sum(
-        max(1, len(textwrap.wrap(line, per_line, break_long_words=True)))
-        for line in value.split("\n")
-    )
 
 
 def list_validation(name: str) -> dict:
