@@ -9,6 +9,7 @@ of them readable, an output that cannot be written.
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from click.testing import CliRunner
@@ -172,3 +173,13 @@ def test_json_is_the_library_result_with_its_outcome(folders, tmp_path):
     library = consolidate(mixed, dt.date(2003, 11, 24), history=history).to_dict()
     assert json.loads(result.output) == json.loads(json.dumps(library))
     assert (library["outcome"], result.exit_code) == ("problems", 1)
+
+
+def test_only_the_cli_table_turns_an_outcome_into_a_number():
+    from conftest import REPO
+
+    for path in sorted((REPO / "xltools").rglob("*.py")):
+        text = path.read_text(encoding="utf-8")
+        assert "exit_status" not in text, path
+        if path.parent.name == "cli" and path.name != "__init__.py":
+            assert not re.search(r"\.exit\(|sys\.exit", text), f"{path}: use exit_with(outcome)"
