@@ -248,7 +248,8 @@ def test_cli_json_equals_library_and_exit_status(inbox, tmp_path):
     clean.mkdir()
     write_plan(clean / "ok.xlsx", PLAN, [action("1")])
     result = CliRunner().invoke(
-        cli, ["consolidate", str(clean), "-o", str(out), "--reporting-date", "2003-11-24"]
+        cli,
+        ["consolidate", str(clean), "-o", str(out), "--reporting-date", "2003-11-24", "--force"],
     )
     assert result.exit_code == 0
     assert result.output == (

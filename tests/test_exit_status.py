@@ -140,7 +140,7 @@ def test_a_path_that_does_not_exist_is_a_bad_argument(tmp_path):
             "Error: Invalid value for '--reporting-date': '2003-13-01' is not a date in the "
             "form YYYY-MM-DD",
         ),
-        (["validate", "--frobnicate", "x.xlsx"], "Error: No such option '--frobnicate'."),
+        (["validate", "--xyzzy", "x.xlsx"], "Error: No such option '--xyzzy'."),
     ],
 )
 def test_argument_errors_exit_2_with_one_message(arguments, message):

@@ -272,13 +272,16 @@ def test_cli_import_writes_the_standard_workbook_and_report(tmp_path):
     assert book["Plan"]["B1"].value == "Brent Council"
     validations = {str(v.sqref) for v in book["Actions"].data_validations.dataValidation}
     assert "L2:L501" in validations  # dropdowns come with it
-    missing = CliRunner().invoke(cli, ["import", str(tmp_path / "nope.txt"), "-o", str(out)])
+    missing = CliRunner().invoke(
+        cli, ["import", str(tmp_path / "nope.txt"), "-o", str(tmp_path / "other.xlsx")]
+    )
     assert (missing.exit_code, missing.output) == (
         2,
         f"xltools: error: {tmp_path / 'nope.txt'}: no such file\n",
     )
     no_org = CliRunner().invoke(
-        cli, ["import", str(LEGACY / "brent-physical-disabilities-2003.txt"), "-o", str(out)]
+        cli,
+        ["import", str(LEGACY / "brent-physical-disabilities-2003.txt"), "-o", str(out), "--force"],
     )
     # Brent's plan names no council: said so on the Plan sheet and in the report.
     assert no_org.exit_code == 0, no_org.output

@@ -211,3 +211,82 @@ def test_a_lead_with_no_address_still_gets_a_note_and_the_digest_lists_it(tmp_pa
     assert [m.name for m in summaries.unaddressed] == ["leads/no-address/pat-noaddress"]
     sandra = (outbox / "leads" / "sandra-greer.html").read_text()
     assert ">Lead officer<" not in sandra and ">Sandra Greer<" not in sandra
+
+
+def _usage_error(outcome) -> tuple[int, str]:
+    return outcome.exit_code, outcome.output.splitlines()[-1]
+
+
+def test_new_checks_its_output_and_owner_email(tmp_path):
+    run = CliRunner().invoke
+    assert _usage_error(run(cli, ["new", str(tmp_path / "plan.xls")])) == (
+        2,
+        f"Error: {tmp_path / 'plan.xls'} does not end in .xlsx: the plan is an Excel workbook; "
+        "name it like plan.xlsx",
+    )
+    assert _usage_error(run(cli, ["new", str(tmp_path / "no" / "plan.xlsx")])) == (
+        2,
+        f"Error: the folder {tmp_path / 'no'} does not exist: create it first, or write the "
+        "plan elsewhere",
+    )
+    outcome = run(cli, ["new", str(tmp_path / "plan.xlsx"), "--owner-email", "sandra at council"])
+    assert _usage_error(outcome) == (
+        2,
+        "Error: --owner-email 'sandra at council' is not an email address: write it like "
+        "a.officer@council.gov.uk",
+    )
+    assert not (tmp_path / "plan.xlsx").exists()
+    good = ["new", str(tmp_path / "plan.xlsx"), "--owner-email", "s.greer@argyll-bute.gov.uk"]
+    assert run(cli, good).exit_code == 0
+    assert _usage_error(run(cli, good)) == (
+        2,
+        f"Error: {tmp_path / 'plan.xlsx'} already exists: choose another name or use --force",
+    )
+    assert run(cli, [*good, "--force"]).exit_code == 0
+
+
+def test_every_command_that_writes_a_file_refuses_to_overwrite_without_force(tmp_path):
+    """The same words and exit status 2 from each; the file is untouched; --force writes."""
+    from conftest import LEGACY
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    plan = write_plan(inbox / "argyll.xlsx", PLAN, [action("1", due_date=dt.date(2003, 11, 1))])
+    register = write_register(consolidate(inbox, WEEK), tmp_path / "register.xlsx")
+    history = tmp_path / "register.history.sqlite"
+    consolidate(inbox, WEEK, history=history)
+    outbox = tmp_path / "outbox"
+    CliRunner().invoke(cli, ["summarise", str(register), "-o", str(outbox)])
+    annotated = tmp_path / "checked"
+    annotated.mkdir()
+    existing = {
+        "import": tmp_path / "brent.xlsx",
+        "consolidate": register,
+        "colour": tmp_path / "coloured.xlsx",
+        "summarise": outbox / "digest.eml",
+        "validate": annotated / "argyll.xlsx",
+        "trail": tmp_path / "trail.csv",
+    }
+    for path in existing.values():
+        if not path.exists():
+            path.write_bytes(b"kept")
+    before = {name: path.read_bytes() for name, path in existing.items()}
+    brent = str(LEGACY / "brent-physical-disabilities-2003.txt")
+    commands = {
+        "import": ["import", brent, "-o", str(existing["import"]), "--organisation", "Brent"],
+        "consolidate": ["consolidate", str(inbox), "-o", str(register)],
+        "colour": ["colour", str(plan), "-o", str(existing["colour"])],
+        "summarise": ["summarise", str(register), "-o", str(outbox)],
+        "validate": ["validate", str(plan), "--annotate", str(annotated)],
+        "trail": ["trail", str(history), "--csv", str(existing["trail"])],
+    }
+    for name, arguments in commands.items():
+        outcome = CliRunner().invoke(cli, arguments)
+        assert _usage_error(outcome) == (
+            2,
+            f"Error: {existing[name]} already exists: choose another name or use --force",
+        ), name
+        assert existing[name].read_bytes() == before[name], name
+        forced = CliRunner().invoke(cli, [*arguments, "--force"])
+        assert forced.exit_code in (0, 1), (name, forced.output)
+        assert existing[name].read_bytes() != before[name], name

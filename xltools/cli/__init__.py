@@ -119,6 +119,25 @@ def echo_skipped(skipped) -> None:
         click.echo(f"{shown(path)}: skipped ({reason})")
 
 
+def force_option(help_text: str = "Overwrite files that already exist."):
+    """The --force every command that writes files has: without it, nothing is overwritten."""
+    return click.option("--force", is_flag=True, help=help_text)
+
+
+def refuse_overwrite(*paths, force: bool) -> None:
+    """Every command that writes a file keeps one that exists unless given --force; the
+    same words and exit status (2) whatever the command."""
+    from pathlib import Path
+
+    if force:
+        return
+    for path in paths:
+        if path and Path(path).exists():
+            raise click.UsageError(
+                f"{shown(path)} already exists: choose another name or use --force"
+            )
+
+
 json_option = click.option(
     "--json", "as_json", is_flag=True, help="Print the result as JSON on standard output."
 )

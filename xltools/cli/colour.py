@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from xltools.cli import cli
+from xltools.cli import cli, force_option, refuse_overwrite
 
 
 @cli.command("colour")
@@ -13,7 +13,7 @@ from xltools.cli import cli
     "-o", "--output", type=click.Path(dir_okay=False), help="Write the coloured copy here."
 )
 @click.option("--in-place", is_flag=True, help="Change SOURCE itself (a backup copy is kept).")
-@click.option("--force", is_flag=True, help="Colour even if parts openpyxl cannot keep are lost.")
+@force_option("Overwrite OUTPUT if it exists, and colour even if parts are lost.")
 def colour(source, output, in_place, force):
     """Add or refresh the status colouring of SOURCE's Actions sheet.
 
@@ -30,6 +30,7 @@ def colour(source, output, in_place, force):
 
     if in_place == bool(output):
         raise click.UsageError("give either -o OUTPUT or --in-place")
+    refuse_overwrite(output, force=force)
     from xltools.errors import UnsafeToEdit
 
     try:

@@ -11,7 +11,9 @@ from xltools.cli import (
     echo_json,
     echo_skipped,
     exit_with,
+    force_option,
     json_option,
+    refuse_overwrite,
     reporting_date_option,
     rules_option,
     shown,
@@ -86,7 +88,8 @@ def summary_line(result) -> str:
     "and extension requests; granted extensions go into the history.",
 )
 @json_option
-def consolidate(inbox, output, reporting_date, rules, history, packdir, as_json):
+@force_option("Overwrite the register OUTPUT if it exists (the history is added to, never lost).")
+def consolidate(inbox, output, reporting_date, rules, history, packdir, as_json, force):
     """Roll up every plan workbook under INBOX into one register workbook.
 
     Unreadable files and plans with findings are listed under Problems; every
@@ -99,8 +102,13 @@ def consolidate(inbox, output, reporting_date, rules, history, packdir, as_json)
       xltools consolidate inbox/ -o register.xlsx --reporting-date 2003-11-24
       xltools consolidate inbox/ -o register.xlsx --packs packs/
     """
+    from pathlib import Path
+
     from xltools.consolidate import consolidate_to
     from xltools.words import plural
+
+    if Path(inbox).is_dir():  # a wrong inbox is said first, by the roll-up
+        refuse_overwrite(output, force=force)
 
     result = run_with_progress(
         consolidate_to,

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
-from xltools.cli import cli, exit_with, reporting_date_option
+from xltools.cli import cli, exit_with, force_option, refuse_overwrite, reporting_date_option
 
 
 @cli.command("import")
@@ -41,6 +43,7 @@ from xltools.cli import cli, exit_with, reporting_date_option
 )
 @click.option("--header-row", type=int, help="The line (or sheet row) the header is on.")
 @click.option("--dry-run", is_flag=True, help="Show the first actions as imported; write nothing.")
+@force_option("Overwrite OUTPUT and the --report file if they exist.")
 def import_command(
     source,
     output,
@@ -53,6 +56,7 @@ def import_command(
     columns,
     header_row,
     dry_run,
+    force,
 ):
     """Import SOURCE (a Word table saved as text, a CSV or a workbook) as a standard plan.
 
@@ -83,6 +87,8 @@ def import_command(
 
     if not output and not dry_run:
         raise click.UsageError("give -o/--output (or --dry-run to only look)")
+    if not dry_run and Path(source).exists():  # a missing source is said first, by the import
+        refuse_overwrite(output, report_path, force=force)
     told_header, told = read_mapping(map_path, columns)
     try:
         result = import_plan(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from xltools import model
-from xltools.cli import cli, reporting_date_option
+from xltools.cli import cli, force_option, refuse_overwrite, reporting_date_option
 
 
 @cli.command("new")
@@ -17,7 +17,7 @@ from xltools.cli import cli, reporting_date_option
 @click.option("--owner", help="The plan owner's name.")
 @click.option("--owner-email", help="The plan owner's email address.")
 @reporting_date_option("The reporting date written on the Plan sheet, YYYY-MM-DD.")
-@click.option("--force", is_flag=True, help="Overwrite OUTPUT if it exists.")
+@force_option("Overwrite OUTPUT if it exists.")
 def new(output, organisation, service, title, source, owner, owner_email, reporting_date, force):
     """Write a new, empty standard plan workbook to OUTPUT.
 
@@ -28,10 +28,24 @@ def new(output, organisation, service, title, source, owner, owner_email, report
     """
     from pathlib import Path
 
+    from xltools.rules import EMAIL
     from xltools.template import write_plan
 
-    if Path(output).exists() and not force:
-        raise click.UsageError(f"{output} already exists: choose another name or use --force")
+    if Path(output).suffix.lower() != ".xlsx":
+        raise click.UsageError(
+            f"{output} does not end in .xlsx: the plan is an Excel workbook; name it like plan.xlsx"
+        )
+    folder = Path(output).parent
+    if not folder.is_dir():
+        raise click.UsageError(
+            f"the folder {folder} does not exist: create it first, or write the plan elsewhere"
+        )
+    if owner_email is not None and not EMAIL.match(owner_email.strip()):
+        raise click.UsageError(
+            f"--owner-email '{owner_email}' is not an email address: write it like "
+            "a.officer@council.gov.uk"
+        )
+    refuse_overwrite(output, force=force)
     plan = {
         model.ORGANISATION: organisation,
         model.SERVICE: service,

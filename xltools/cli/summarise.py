@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from xltools.cli import cli, exit_with
+from xltools.cli import cli, exit_with, force_option, refuse_overwrite
 from xltools.mail import PASSWORD_ENVIRONMENT, PLAIN, SSL, default_port
 
 
@@ -56,6 +56,7 @@ def report_sending(report) -> None:
     help="CSV of lead officers' addresses: name,email.",
 )
 @smtp_options
+@force_option("Write over the messages an earlier run left in OUTBOX.")
 def summarise(
     register,
     outbox,
@@ -68,6 +69,7 @@ def summarise(
     smtp_user,
     sender,
     digest_to,
+    force,
 ):
     """Write the management digest and a note per lead officer from REGISTER.
 
@@ -87,6 +89,7 @@ def summarise(
         raise click.UsageError("choose one of --starttls and --ssl")
     if send and not sender:
         raise click.UsageError("--send needs --from")
+    refuse_overwrite(Path(outbox) / "digest.eml", force=force)
     summaries = summary.summarise_to(register, outbox, leads_csv, sender, list(digest_to))
     click.echo(f"wrote {plural(len(summaries.written), 'message')} to {outbox}")
     for lead, note in zip(summaries.leads_without_address, summaries.unaddressed, strict=True):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from xltools.cli import cli, echo_json, exit_with, json_option
+from xltools.cli import cli, echo_json, exit_with, force_option, json_option, refuse_overwrite
 from xltools.outcome import Outcome
 
 
@@ -20,7 +20,8 @@ def _day(value) -> str:
     "--csv", "csv_path", type=click.Path(dir_okay=False), help="Also write the trail as CSV."
 )
 @json_option
-def trail(history, plan, ref, csv_path, as_json):
+@force_option("Overwrite the --csv file if it exists.")
+def trail(history, plan, ref, csv_path, as_json, force):
     """Print each action's trail week by week: status, due date (slipped, granted or
     brought forward), whether the progress note changed, its original due date and
     how many times the date was revised.
@@ -35,6 +36,7 @@ def trail(history, plan, ref, csv_path, as_json):
     from xltools.trail import FIRST_SEEN, GRANTED, SLIPPED, trails, write_trail_csv
     from xltools.words import plural, times
 
+    refuse_overwrite(csv_path, force=force)
     found = trails(history, plan, ref)
     if csv_path:
         write_trail_csv(found, csv_path)

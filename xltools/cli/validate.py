@@ -10,7 +10,9 @@ from xltools.cli import (
     echo_json,
     echo_skipped,
     exit_with,
+    force_option,
     json_option,
+    refuse_overwrite,
     reporting_date_option,
     rules_option,
 )
@@ -42,7 +44,8 @@ def format_finding(finding) -> str:
     metavar="KEY",
     help="Sign the annotated copies' certificates with this private key ('xltools keys new').",
 )
-def validate(paths, rules, reporting_date, as_json, annotate_dir, sign_key):
+@force_option("Overwrite annotated copies already in the --annotate folder.")
+def validate(paths, rules, reporting_date, as_json, annotate_dir, sign_key, force):
     """Check plan workbooks (files or folders) against a rule pack.
 
     Exit status: 0 no errors (warnings allowed), 1 errors found or a file could
@@ -71,6 +74,10 @@ def validate(paths, rules, reporting_date, as_json, annotate_dir, sign_key):
     pack = load_pack(rules)
     report = run_validation(paths, pack, reporting_date)
     if annotate_dir:
+        from pathlib import Path
+
+        copies = [Path(annotate_dir) / Path(f.path).name for f in report.files]
+        refuse_overwrite(*copies, force=force)  # before any copy is written
         for file_report in report.files:
             if file_report.status != "unreadable":
                 annotate_copy(annotate, file_report, annotate_dir, pack, signing_key)
