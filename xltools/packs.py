@@ -136,23 +136,24 @@ class Ledger:
         write_text(self.path, self.text())
 
     def not_returned(self, reporting_date: dt.date) -> list[dict]:
-        """Packs whose reply-by date is before ``reporting_date`` and that did not come back."""
+        """Packs whose reply-by date is before ``reporting_date`` and that did not come back:
+        for each lead only the latest such pack (a later pack, sent before this reporting
+        date, takes over the chasing of the one before)."""
+        day = reporting_date.isoformat()
         late = [
             pack
             for pack in self.packs.values()
             if not pack.get("returned")
             and pack.get("reply_by")
-            and dt.date.fromisoformat(pack["reply_by"]) < reporting_date
-            and not self._superseded_by_return(pack)
+            and pack["reply_by"] < day
+            and not self._superseded(pack, day)
         ]
         return sorted(late, key=lambda p: (p["lead"].lower(), p["reply_by"]))
 
-    def _superseded_by_return(self, pack: dict) -> bool:
-        """A later pack for the same lead came back: the earlier one no longer needs chasing."""
+    def _superseded(self, pack: dict, day: str) -> bool:
         return any(
-            other.get("returned")
-            and lead_key(other["lead"]) == lead_key(pack["lead"])
-            and other["reporting_date"] > pack["reporting_date"]
+            lead_key(other["lead"]) == lead_key(pack["lead"])
+            and pack["reporting_date"] < other["reporting_date"] < day
             for other in self.packs.values()
         )
 
@@ -676,3 +677,18 @@ def loop_from_sheets(pack_rows: list[dict], request_rows: list[dict]) -> LoopSta
         if r.get(names.STATE) == names.REQUESTED
     ]
     return LoopStatus(pack_rows, request_rows, late, requests)
+
+
+def pack_notes(packdir: str | Path, reporting_date: dt.date) -> list:
+    """The packs written for ``reporting_date``, for the lead notes to attach
+    (:class:`xltools.summary.PackNote`)."""
+    from xltools.summary import PackNote
+
+    packdir = Path(packdir)
+    ledger = Ledger.load(packdir)
+    return [
+        PackNote(pack["lead"], packdir / pack["file"], dt.date.fromisoformat(pack["reply_by"]))
+        for pack in sorted(ledger.packs.values(), key=lambda p: p["lead"].lower())
+        if pack["reporting_date"] == reporting_date.isoformat()
+        and (packdir / pack["file"]).exists()
+    ]

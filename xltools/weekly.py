@@ -24,7 +24,7 @@ from importlib import resources
 from pathlib import Path
 
 from xltools.errors import XltoolsError
-from xltools.mail import PASSWORD_ENVIRONMENT, SmtpSettings, security_for
+from xltools.mail import DEFAULT_TIME_LIMIT, PASSWORD_ENVIRONMENT, SmtpSettings, security_for
 from xltools.outcome import Outcome
 from xltools.words import plural
 
@@ -45,10 +45,20 @@ class EmailConfig:
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
     digest_to: list[str] = field(default_factory=list)
     leads_csv: Path | None = None
+    time_limit: float = DEFAULT_TIME_LIMIT
 
     @property
     def sender(self) -> str:
         return self.smtp.sender
+
+
+@dataclass
+class PacksConfig:
+    """The config's ``[packs]`` section: the weekly loop (update packs out, replies in)."""
+
+    folder: Path
+    reply_days: int = 5
+    merge: bool = True
 
 
 @dataclass
@@ -63,6 +73,8 @@ class WeeklyConfig:
     time: str = "08:00"
     rules: str = "default"
     email: EmailConfig = field(default_factory=EmailConfig)
+    packs: PacksConfig | None = None
+    lead_due_days: int = 14  # a lead's note goes when an action falls due this soon
 
 
 @dataclass
@@ -102,6 +114,7 @@ def load_config(path: str | Path) -> WeeklyConfig:
     base = path.parent.resolve()
     weekly = data.get("weekly", {})
     email = data.get("email", {})
+    packs = data.get("packs", {})
 
     def folder(key: str, default: str) -> Path:
         value = weekly.get(key, default)
@@ -137,13 +150,29 @@ def load_config(path: str | Path) -> WeeklyConfig:
             smtp=_smtp_settings(email, path),
             digest_to=[str(a) for a in digest_to],
             leads_csv=(base / leads_csv).resolve() if leads_csv else None,
+            time_limit=_number(email, "time_limit", DEFAULT_TIME_LIMIT, "[email]", path),
         ),
+        packs=PacksConfig(
+            (base / str(packs["folder"])).resolve(),
+            int(_number(packs, "reply_days", 5, "[packs]", path)),
+            bool(packs.get("merge", True)),
+        )
+        if packs.get("folder")
+        else None,
+        lead_due_days=int(_number(weekly, "lead_due_days", 14, "[weekly]", path)),
     )
     if config.rules not in ("default", "audit"):
         config.rules = str((base / config.rules).resolve())
     if config.email.send and not config.email.sender:
         raise XltoolsError("[email] send = true needs a 'from' address", path)
     return config
+
+
+def _number(section: dict, key: str, default: float, name: str, path: Path) -> float:
+    value = section.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise XltoolsError(f"{name} {key} must be a number of at least 0, not '{value}'", path)
+    return value
 
 
 def _smtp_settings(email: dict, path: Path) -> SmtpSettings:
@@ -225,14 +254,21 @@ def run_once(config: WeeklyConfig, reporting_date: dt.date | None = None) -> Wee
     """One weekly run (see the module docstring)."""
     from xltools.consolidate import consolidate_to
     from xltools.mail import send
-    from xltools.summary import summarise_to
+    from xltools.summary import read_leads_csv, summarise_to
 
     reporting_date = reporting_date or dt.date.today()
     with RunLock(config.registers / LOCK_NAME):
         LOG.info("weekly run for %s: reading %s", reporting_date.isoformat(), config.inbox)
         register = config.registers / f"register-{reporting_date.isoformat()}.xlsx"
+        if config.packs and config.packs.merge and config.packs.folder.exists():
+            _merge_returns(config, reporting_date)
         result = consolidate_to(
-            config.inbox, register, reporting_date, config.rules, config.history
+            config.inbox,
+            register,
+            reporting_date,
+            config.rules,
+            config.history,
+            packs=config.packs.folder if config.packs else None,
         )
         totals = result.totals()
         text = (
@@ -241,9 +277,19 @@ def run_once(config: WeeklyConfig, reporting_date: dt.date | None = None) -> Wee
             f"{plural(totals['problems'], 'problem')}, {plural(totals['changes'], 'change')}"
         )
         LOG.info("register written to %s: %s", register, text)
+        leads = read_leads_csv(config.email.leads_csv) if config.email.leads_csv else {}
+        notes = _packs_out(config, reporting_date, leads) if config.packs else []
         outbox = config.outbox / reporting_date.isoformat()
         email = config.email
-        summaries = summarise_to(result, outbox, email.leads_csv, email.sender, email.digest_to)
+        summaries = summarise_to(
+            result,
+            outbox,
+            email.leads_csv,
+            email.sender,
+            email.digest_to,
+            notes,
+            config.lead_due_days,
+        )
         LOG.info("%s written to %s", plural(len(summaries.written), "message"), outbox)
         for lead, note in zip(summaries.leads_without_address, summaries.unaddressed, strict=True):
             LOG.warning(
@@ -251,15 +297,87 @@ def run_once(config: WeeklyConfig, reporting_date: dt.date | None = None) -> Wee
                 lead,
                 outbox / f"{note.name}.html",
             )
+        for line in summaries.address_problems:
+            LOG.warning("lead officer's address not used: %s", line)
         weekly = WeeklyResult(reporting_date, register, outbox, result.outcome, text)
         if config.email.send:
-            report = send(summaries.messages, config.email.smtp)
-            weekly.sent, weekly.failed = len(report.sent), report.failed
-            for name, reason in report.failed:
+            report = send(
+                summaries.messages,
+                config.email.smtp,
+                outbox,
+                time_limit=config.email.time_limit,
+            )
+            weekly.sent = len(report.sent)
+            weekly.failed = [(f.name, f.line(CONFIG_WORDS)) for f in report.failures]
+            for name, reason in weekly.failed:
                 LOG.error("message %s not sent: %s", name, reason)
-            LOG.info("sent %d, failed %d", len(report.sent), len(report.failed))
+            LOG.info(
+                "sent %d, %d sent before, failed %d",
+                len(report.sent),
+                len(report.already_sent),
+                len(report.failures),
+            )
             weekly.outcome = Outcome.worst(weekly.outcome, report.outcome)
         return weekly
+
+
+# How a sending failure's "check ..." is said to the coordinator who wrote the config.
+CONFIG_WORDS = {
+    "host": "smtp_host in the config",
+    "port": "smtp_port in the config",
+    "security": "starttls or ssl in the config",
+    "user": "smtp_user in the config",
+    "password": "the password in the environment variable named by password_env",
+}
+
+
+def _merge_returns(config: WeeklyConfig, reporting_date: dt.date) -> None:
+    """Returned packs into the plans before the roll-up (grants stay the coordinator's)."""
+    from xltools.merge import merge
+    from xltools.packs import Ledger
+
+    if not Ledger.load(config.packs.folder).packs:
+        return
+    result = merge(config.packs.folder, config.inbox, reporting_date, rules=config.rules)
+    for change in result.changes:
+        LOG.info(
+            "merged %s %s (%s, Ref %s): %s",
+            change.plan,
+            change.cell,
+            change.column,
+            change.ref,
+            change.new,
+        )
+    for conflict in result.conflicts:
+        LOG.warning(
+            "merge conflict (%s): %s Ref %s [%s]: %s",
+            conflict.code,
+            conflict.plan,
+            conflict.ref,
+            conflict.pack,
+            conflict.message,
+        )
+    for request in result.requests:
+        LOG.info(
+            "extension requested: %s:%s to %s", request["plan"], request["ref"], request["proposed"]
+        )
+
+
+def _packs_out(config: WeeklyConfig, reporting_date: dt.date, leads: dict[str, str]) -> list:
+    """This week's update packs: written for every lead, to go with their notes."""
+    from xltools.packs import pack_notes, write_packs
+
+    reply_by = reporting_date + dt.timedelta(days=config.packs.reply_days)
+    run = write_packs(config.inbox, config.packs.folder, reporting_date, reply_by, leads)
+    LOG.info(
+        "%s written to %s, reply by %s",
+        plural(len(run.packs), "update pack"),
+        config.packs.folder,
+        reply_by.isoformat(),
+    )
+    for path, reason in run.problems:
+        LOG.warning("no pack rows from %s: %s", path, reason)
+    return pack_notes(config.packs.folder, reporting_date)
 
 
 def guarded_run(config: WeeklyConfig) -> WeeklyResult | None:
