@@ -35,7 +35,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from xltools import model, template
+from xltools import model, paper, template
 from xltools.cells import clean_text, column_letters
 from xltools.errors import XltoolsError
 from xltools.fileio import atomic_path, write_text
@@ -401,14 +401,12 @@ def _write_pack(
                 "select_unlocked_cells": True,
             },
         )
-        sheet.set_landscape()
-        sheet.set_paper(9)  # A4
-        sheet.fit_to_pages(1, 0)
-        sheet.repeat_rows(0)
-        sheet.set_margins(left=0.4, right=0.4, top=0.5, bottom=0.6)
-        header = clean_text(f"Update pack for {lead}").text.replace("&", "&&")
-        sheet.set_header(f"&L{header[:200]}&RReply by {reply_by.strftime('%d/%m/%Y')}")
-        sheet.set_footer("&LImprovement actions: update pack&RPage &P of &N")
+        paper.apply_xlsxwriter(
+            sheet,
+            paper.PageSetup(
+                f"Update pack for {lead}: reply by {reply_by:%d/%m/%Y}", reporting_date
+            ),
+        )
         _write_guide(workbook, formats, lead, reporting_date, reply_by)
         template.write_lists_sheet(workbook, formats)
         record.very_hidden()
@@ -453,9 +451,9 @@ def _write_guide(workbook, formats, lead: str, reporting_date: dt.date, reply_by
     ]
     for row, (style, text) in enumerate(lines):
         sheet.write_string(row * 2, 0, clean_text(text).text, formats[style])
-    sheet.set_landscape()
-    sheet.set_paper(9)
-    sheet.fit_to_pages(1, 0)
+    paper.apply_xlsxwriter(
+        sheet, paper.PageSetup(f"Update pack for {lead}", reporting_date, repeat_rows=None)
+    )
 
 
 # --------------------------------------------------------------------------
