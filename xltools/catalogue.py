@@ -298,6 +298,26 @@ _add(
 )
 
 
+# --------------------------------------------------------------------------
+# Merging returned update packs (xltools merge): conflicts, listed and not applied
+# --------------------------------------------------------------------------
+for _code, _label in (
+    ("not-a-pack", "Not an update pack"),
+    ("unknown-pack", "Pack not in the ledger"),
+    ("record-altered", "Pack record altered"),
+    ("locked-cell-edited", "Locked cell edited"),
+    ("unknown-plan", "Plan not found"),
+    ("unknown-ref", "Ref not in the plan"),
+    ("two-packs", "Two packs on one action"),
+    ("plan-newer", "Plan updated since the pack"),
+    ("fails-rule", "Returned value fails the rules"),
+    ("column-missing", "Plan has no such column"),
+    ("plan-not-editable", "Plan cannot be edited safely"),
+    ("no-request", "No extension request to grant"),
+):
+    _add(_code, ERROR, _label, "{detail}")
+
+
 def get(code: str) -> FindingType:
     """The catalogued type of a code; ``KeyError`` (naming the code) if there is none."""
     try:

@@ -9,7 +9,7 @@ with openpyxl, keeping everything else in the plan. Before a plan is changed a
 backup is kept in ``PACKDIR/backups/``, outside the inbox, so the next roll-up
 never reads it as a plan. The run lists every cell changed.
 
-Conflicts are listed and not applied (see :data:`CONFLICTS`): a locked cell
+Conflicts are listed and not applied (their codes are in :mod:`xltools.catalogue`): a locked cell
 edited, a record that does not match the ledger, an unknown plan or Ref, two
 packs changing one action differently, a pack older than the plan's own last
 update of that row, a value that fails the plan's rule pack.
@@ -32,7 +32,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from xltools import model
+from xltools import catalogue, model
 from xltools.cells import clean_text
 from xltools.errors import UnreadableWorkbook, XltoolsError
 from xltools.fileio import atomic_path
@@ -57,22 +57,6 @@ from xltools.packs import (
 from xltools.read import DEFAULT_LIMITS, Limits, PlanTable, discover, read_plan
 from xltools.rules import RulePack, load_pack
 
-# Conflict codes and what they mean (each conflict's message says the particulars).
-CONFLICTS = {
-    "not-a-pack": "a workbook in the pack folder that cannot be read as a pack",
-    "unknown-pack": "a pack the ledger has no record of",
-    "record-altered": "a pack row whose hidden record does not match the ledger",
-    "locked-cell-edited": "a locked cell (plan, Ref, Action, Due date ...) was changed",
-    "unknown-plan": "the plan the row came from is no longer in the inbox or cannot be read",
-    "unknown-ref": "the plan has no action with this Ref (or more than one)",
-    "two-packs": "two returned packs change the same action differently",
-    "plan-newer": "the plan's row was updated after the pack was made",
-    "fails-rule": "a returned value fails the plan's rules",
-    "column-missing": "the plan has no column for a returned value",
-    "plan-not-editable": "saving the plan with openpyxl would lose parts of it",
-    "no-request": "a grant names an action with no extension request waiting",
-}
-
 
 @dataclass(frozen=True)
 class CellChange:
@@ -87,12 +71,21 @@ class CellChange:
 
 @dataclass(frozen=True)
 class Conflict:
+    """A returned value not applied; ``code`` is catalogued (:mod:`xltools.catalogue`)."""
+
     code: str
     plan: str
     ref: str
     column: str
     pack: str
     message: str
+
+    def __post_init__(self) -> None:
+        catalogue.get(self.code)  # every conflict code is catalogued
+
+    @property
+    def label(self) -> str:
+        return catalogue.label(self.code)
 
 
 @dataclass
@@ -111,8 +104,9 @@ class MergeResult:
 
     def to_dict(self) -> dict:
         return {
+            "outcome": self.outcome.value,
             "changes": [asdict(c) for c in self.changes],
-            "conflicts": [asdict(c) for c in self.conflicts],
+            "conflicts": [asdict(c) | {"label": c.label} for c in self.conflicts],
             "requests": self.requests,
             "grants": self.grants,
             "returns": self.returns,

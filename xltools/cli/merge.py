@@ -70,7 +70,7 @@ def merge(packdir, inbox, grants, reporting_date, rules, as_json):
             )
             if x
         )
-        click.echo(f"conflict ({conflict.code}): {where}: {conflict.message}")
+        click.echo(f"conflict: {conflict.label} ({conflict.code}): {where}: {conflict.message}")
     for request in result.requests:
         click.echo(
             f"extension requested: {request['plan']}:{request['ref']} from {request['due']} to "
