@@ -252,8 +252,8 @@ def write_packs(
     limits: Limits = DEFAULT_LIMITS,
 ) -> PackRun:
     """Write one pack per lead officer into ``packdir/REPORTING-DATE/`` and record them in
-    the ledger (see the module docstring). ``leads`` (name -> address) only decides how a
-    lead's name is spelt on the pack when plans spell it differently."""
+    the ledger (see the module docstring). ``leads`` (name -> address, the coordinator's
+    list) settles each lead's address, recorded in the ledger beside their pack."""
     inbox, packdir = Path(inbox), Path(packdir)
     if not inbox.is_dir():
         raise XltoolsError("is not a folder: give the folder the plans are collected in", inbox)
@@ -263,7 +263,11 @@ def write_packs(
     if reply_by < reporting_date:
         raise XltoolsError(f"the reply-by date {reply_by} is before the reporting date")
     actions, problems = _open_actions(inbox, limits)
-    spelt = {lead_key(name): name for name in (leads or {})}
+    from xltools.leads import resolve_addresses
+
+    addresses = resolve_addresses(
+        ({**record, SOURCE_FILE: source} for source, _, record in actions), leads
+    )
     by_lead: dict[str, list[tuple[str, str, dict]]] = {}
     names: dict[str, str] = {}
     without_lead = 0
@@ -273,7 +277,7 @@ def write_packs(
             without_lead += 1
             continue
         by_lead.setdefault(key, []).append((source, title, record))
-        names.setdefault(key, spelt.get(key) or " ".join(str(record.get(model.LEAD)).split()))
+        names.setdefault(key, " ".join(str(record.get(model.LEAD)).split()))
 
     ledger = Ledger.load(packdir)
     folder = packdir / reporting_date.isoformat()
@@ -292,6 +296,7 @@ def write_packs(
         ledger.packs[pack_id] = {
             "id": pack_id,
             "lead": lead,
+            "email": addresses.address(lead) or "",
             "file": str(path.relative_to(packdir)),
             "reporting_date": reporting_date.isoformat(),
             "reply_by": reply_by.isoformat(),

@@ -29,7 +29,7 @@ from xltools.cli import cli, exit_with, parse_date, reporting_date_option
     "--leads",
     "leads_csv",
     type=click.Path(dir_okay=False),
-    help="CSV of lead officers (name,email): how each lead's name is spelt on the pack.",
+    help="CSV of lead officers (name,email): each lead's address, kept in the ledger.",
 )
 def packs(inbox, packdir, reporting_date, reply_by, leads_csv):
     """Write one update pack per lead officer from the plans under INBOX.
