@@ -193,9 +193,15 @@ def _smtp_settings(email: dict, path: Path) -> SmtpSettings:
 
 
 def setup_logging(config: WeeklyConfig) -> None:
-    """Log to the config's log file and to the terminal (once per process)."""
-    if any(getattr(h, "_xltools", False) for h in LOG.handlers):
+    """Log to the config's log file and to the terminal (set up once per process and log
+    file: a second config in the same process moves the log to its own file)."""
+    ours = [h for h in LOG.handlers if getattr(h, "_xltools", False)]
+    wanted = str(config.log.resolve())
+    if any(getattr(h, "baseFilename", None) == wanted for h in ours):
         return
+    for handler in ours:
+        LOG.removeHandler(handler)
+        handler.close()
     config.log.parent.mkdir(parents=True, exist_ok=True)
     formatter = logging.Formatter("%(asctime)s %(levelname)s %(message)s")
     for handler in (logging.FileHandler(config.log, encoding="utf-8"), logging.StreamHandler()):
