@@ -42,7 +42,20 @@ def plan(tmp_path):
     actions = [action(str(n), resources=f"{n} days") for n in range(1, 7)]
     actions[2]["Expected outcome"] = 1200 / 7  # awkward numbers, as a spreadsheet keeps them
     actions[3]["Resources"] = 12345678901234567
-    return write_plan(tmp_path / "plan.xlsx", PLAN, actions)
+    actions[4]["Progress update"] = "Two lines:\nworkshop held \U0001f600, café booked"
+    actions[5]["Resources"] = 0.1 + 0.2
+    path = write_plan(tmp_path / "plan.xlsx", PLAN, actions)
+    # A column staff added, with a time of day, a formula (no cached value: openpyxl wrote
+    # it) and a negative zero.
+    book = openpyxl.load_workbook(path)
+    sheet = book["Actions"]
+    column = sheet.max_column + 1
+    sheet.cell(1, column, "Staff notes")
+    sheet.cell(2, column, dt.datetime(2003, 11, 3, 14, 30, 15))
+    sheet.cell(3, column, "=1+1")
+    sheet.cell(4, column, -0.0)
+    book.save(path)
+    return path
 
 
 def signed(plan, keys, tmp_path, name="checked"):
@@ -154,6 +167,8 @@ def test_the_manifest_read_from_the_cells_with_openpyxl_alone_checks_with_openss
     data = json.loads(manifest)
     assert data["actions"]["3"]["Expected outcome"] == "171.428571428571"
     assert data["actions"]["4"]["Resources"] == "1.23456789012346e+16"
+    assert data["actions"]["2"]["Staff notes"] == "=1+1"  # a formula as its formula
+    assert data["actions"]["1"]["Staff notes"] == "2003-11-03T14:30:15"
     assert data["plan"]["Reporting date"] == "2003-11-24"
     assert data["signer"]["name"] == "Audit Team"
     assert data["rule_pack"]["name"] == "default" and len(data["rule_pack"]["sha256"]) == 64
@@ -198,7 +213,8 @@ def _complete_and_slip(path):
 
 def _recompute_values(manifest, path):
     table = __import__("xltools.read", fromlist=["read_plan"]).read_plan(path)
-    manifest["actions"] = {k: v for k, (_, v) in certificate.action_values(table).items()}
+    found = certificate.formulas(table)
+    manifest["actions"] = {k: v for k, (_, v) in certificate.action_values(table, found).items()}
 
 
 def test_forgery_recomputed_hash_is_caught(plan, keys, tmp_path):
@@ -432,3 +448,37 @@ def test_the_certificate_prints_on_a_page_or_two_with_nothing_cut(soffice, keys,
         check=True,
     )
     assert (out / "certificate-page-1.png").stat().st_size > 10_000
+
+
+@pytest.mark.parametrize(
+    "label, value",
+    [
+        ("Manifest parts", "many"),
+        ("Manifest part 1", '{"actions": [1, 2], "plan": "x"}'),
+        ("Manifest part 1", "[]"),
+        ("Signature (Ed25519, base64)", "not base64!"),
+        ("Public key", "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----"),
+    ],
+)
+def test_damaged_certificate_data_is_reported_never_a_crash(plan, keys, tmp_path, label, value):
+    copy = signed(plan, keys, tmp_path)
+    book = openpyxl.load_workbook(copy)
+    for row in book[DATA_SHEET].iter_rows(min_row=2):
+        if row[0].value == label:
+            row[1].value = value
+    book.save(copy)
+    result = verify(copy)
+    assert result.exit_code == 1, result.output
+    assert "NOT valid" in result.output.splitlines()[0]
+    assert "signature: INVALID" in result.output
+
+
+def test_an_absurd_part_count_does_not_hang_verify(plan, keys, tmp_path):
+    # The count is not signed; the parts are. A huge count reads the parts there are.
+    copy = signed(plan, keys, tmp_path)
+    book = openpyxl.load_workbook(copy)
+    for row in book[DATA_SHEET].iter_rows(min_row=2):
+        if row[0].value == "Manifest parts":
+            row[1].value = "1e300"
+    book.save(copy)
+    assert verify(copy, "--key", keys / "audit-team.pub.pem").exit_code == 0

@@ -296,7 +296,8 @@ def _manifest(report, table, pack, now, visible, signing_key) -> dict:
     from xltools.history import plan_key
 
     errors, warnings = len(report.errors), len(report.warnings)
-    actions = {key: values for key, (_, values) in certificate.action_values(table).items()}
+    found = certificate.formulas(table)
+    actions = {key: values for key, (_, values) in certificate.action_values(table, found).items()}
     return {
         "format": certificate.FORMAT,
         "xltools_version": __version__,
@@ -311,7 +312,7 @@ def _manifest(report, table, pack, now, visible, signing_key) -> dict:
         "checks": [
             {key: str(value) for key, value in run.to_dict().items()} for run in report.checks
         ],
-        "plan": certificate.plan_values(table),
+        "plan": certificate.plan_values(table, found),
         "actions": actions,
         "certificate": certificate.sheet_text(visible),
         "signer": (
@@ -420,18 +421,30 @@ def _labels(rows: list[list[object]]) -> dict[str, str]:
     return labels
 
 
+# The manifest's parts and the shape verify relies on: anything else is damage, not a crash.
+MANIFEST_SHAPE = {"plan": dict, "actions": dict, "certificate": list, "result": dict}
+
+
 def _read_manifest(labels: dict[str, str]) -> tuple[bytes, dict | None]:
     try:
         parts = int(float(labels.get(DATA_PARTS, "0")))
-    except ValueError:
+    except (ValueError, OverflowError):
         parts = 0
+    parts = max(0, min(parts, len(labels)))  # an edited count cannot make us loop for ever
     text = "".join(labels.get(f"{DATA_PART}{index}", "") for index in range(1, parts + 1))
-    data = text.encode("utf-8")
+    data = text.encode("utf-8", errors="replace")
     try:
         manifest = json.loads(text)
     except ValueError:
         return data, None
-    return data, manifest if isinstance(manifest, dict) else None
+    if not isinstance(manifest, dict) or not all(
+        isinstance(manifest.get(key), kind) for key, kind in MANIFEST_SHAPE.items()
+    ):
+        return data, None
+    actions = manifest["actions"].values()
+    if not all(isinstance(values, dict) for values in actions):
+        return data, None
+    return data, manifest
 
 
 def _check_signature(result: Verification, labels, data: bytes, trusted) -> None:
@@ -540,7 +553,8 @@ def _certificate_edits(recorded: list[list[str]], visible: list[list[str]]) -> l
 def _value_changes(manifest: dict, table) -> list[dict]:
     changes: list[dict] = []
     recorded_plan = manifest.get("plan") or {}
-    current_plan = certificate.plan_values(table)
+    found = certificate.formulas(table)
+    current_plan = certificate.plan_values(table, found)
     labels = [
         label for label in model.PLAN_LABELS if recorded_plan.get(label) != current_plan.get(label)
     ]
@@ -553,7 +567,7 @@ def _value_changes(manifest: dict, table) -> list[dict]:
         ]
         changes.append({"kind": "plan", "ref": "", "row": None, "cells": cells})
     recorded = manifest.get("actions") or {}
-    current = certificate.action_values(table)
+    current = certificate.action_values(table, found)
     letters = dict(table.columns)
     for key, (row, values) in sorted(current.items(), key=lambda item: item[1][0]):
         if key not in recorded:

@@ -81,9 +81,38 @@ def _sparse(values: dict[str, object]) -> dict[str, str]:
     return result
 
 
-def plan_values(table) -> dict[str, str]:
-    """The Plan sheet's values by label, canonical."""
-    return _sparse({label: table.plan.get(label) for label in model.PLAN_LABELS})
+def formulas(table) -> dict[tuple[str, str], str]:
+    """The formulas in a plan's Plan and Actions sheets: (sheet, cell) -> ``=...``.
+
+    A formula cell is recorded by its formula, which is what a spreadsheet stores: its
+    value may be missing from a file openpyxl wrote (no cached value) and appear once a
+    spreadsheet recalculates, or change by itself (``=TODAY()``).
+    """
+    from openpyxl import load_workbook
+
+    found: dict[tuple[str, str], str] = {}
+    workbook = load_workbook(table.path, read_only=True)
+    try:
+        for name in workbook.sheetnames:
+            if name not in (table.actions_sheet, model.PLAN_SHEET):
+                continue
+            for row in workbook[name].iter_rows():
+                for cell in row:
+                    if getattr(cell, "data_type", None) == "f" and isinstance(cell.value, str):
+                        found[(name, cell.coordinate)] = cell.value
+    finally:
+        workbook.close()
+    return found
+
+
+def plan_values(table, formulas_found: dict | None = None) -> dict[str, str]:
+    """The Plan sheet's values by label, canonical (a formula as its formula)."""
+    values: dict[str, object] = {label: table.plan.get(label) for label in model.PLAN_LABELS}
+    for label, cell in table.plan_cells.items():
+        formula = (formulas_found or {}).get((model.PLAN_SHEET, cell))
+        if formula is not None and label in values:
+            values[label] = formula
+    return _sparse(values)
 
 
 def action_key(ref: object, row: int, seen: dict[str, int]) -> str:
@@ -97,11 +126,25 @@ def action_key(ref: object, row: int, seen: dict[str, int]) -> str:
     return text if seen[text] == 1 else f"{text}#{seen[text]}"
 
 
-def action_values(table) -> dict[str, tuple[int, dict[str, str]]]:
-    """Every action's canonical values keyed as :func:`action_key`, with its sheet row."""
+def action_values(
+    table, formulas_found: dict | None = None
+) -> dict[str, tuple[int, dict[str, str]]]:
+    """Every action's canonical values keyed as :func:`action_key`, with its sheet row
+    (a formula as its formula)."""
     seen: dict[str, int] = {}
     result = {}
+    by_cell = {
+        cell: formula
+        for (sheet, cell), formula in (formulas_found or {}).items()
+        if sheet == table.actions_sheet
+    }
     for record, row in zip(table.records, table.source_rows, strict=True):
+        if by_cell:
+            record = dict(record)
+            for name, letter in table.columns.items():
+                formula = by_cell.get(f"{letter}{row}")
+                if formula is not None:
+                    record[name] = formula
         result[action_key(record.get(model.REF), row, seen)] = (row, _sparse(record))
     return result
 
