@@ -4,13 +4,17 @@ Staff reorder columns, add their own, insert rows, and save from Excel or
 LibreOffice. ``colour_workbook`` finds the Actions columns by header name,
 removes any colouring rules xltools added before (recognised by their formula
 shape, whatever columns they pointed at), and adds the current rules from
-:mod:`xltools.styles` over the table and 500 rows beyond. Everything else is left
-as openpyxl loaded it: values, other sheets, data validations, comments,
-widths, freeze panes, the staff's own conditional formats.
+:mod:`xltools.styles` over the table and 500 rows beyond. The dropdowns and
+date and email checks on the standard columns grow to the same last row (so no
+row has colours without dropdowns), and Ref cells get the Text format. Everything
+else is left as openpyxl loaded it: values, other sheets, the staff's own data
+validations and conditional formats, comments, widths, freeze panes.
 
 openpyxl cannot keep everything a workbook may hold (images, charts, shapes,
 slicers, some Excel 2010+ extensions). ``colour_workbook`` refuses such files
-unless ``force`` is set, rather than silently dropping parts of them.
+unless ``force`` is set, rather than silently dropping parts of them, and says
+what would be lost by looking inside: a drawing part is counted by what it
+holds (LibreOffice saves an empty one into every workbook, which loses nothing).
 """
 
 from __future__ import annotations

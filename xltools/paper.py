@@ -10,7 +10,8 @@ and "Page n of m" in the footer.
 :class:`PageSetup` holds the choices for one sheet; :func:`apply_xlsxwriter`
 and :func:`apply_openpyxl` put them on a sheet being written by either library
 (new workbooks are written with xlsxwriter, edited ones with openpyxl), so the
-two writers print alike.
+two writers print alike. :func:`wrapped_lines` sizes rows for wrapped text
+(spreadsheets print a row at the height it was saved with).
 """
 
 from __future__ import annotations

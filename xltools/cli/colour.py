@@ -45,4 +45,9 @@ def colour(source, output, in_place, force):
     click.echo(
         f"coloured {result.output}: {result.rules_added} rules on rows {result.rows}"
         + (f" ({result.rules_removed} earlier rules replaced)" if result.rules_removed else "")
+        + (
+            f"; {result.dropdowns_extended} dropdowns and checks extended to match"
+            if result.dropdowns_extended
+            else ""
+        )
     )
