@@ -33,7 +33,7 @@ from pathlib import Path
 
 from xltools import __version__, certificate, model
 from xltools.errors import WouldOverwrite
-from xltools.fileio import atomic_path, write_bytes
+from xltools.fileio import atomic_path, scratch_path, write_bytes
 from xltools.findings import ERROR, FileReport
 from xltools.outcome import Outcome
 from xltools.read import read_plan
@@ -124,17 +124,20 @@ def annotate(
     for name in (model.VALIDATION_SHEET, DATA_SHEET):
         if name in workbook.sheetnames:
             del workbook[name]
-    sheet = workbook.create_sheet(model.VALIDATION_SHEET)
-    data_sheet = workbook.create_sheet(DATA_SHEET)
-    data_sheet.sheet_state = "hidden"
+    workbook.create_sheet(model.VALIDATION_SHEET)
+    workbook.create_sheet(DATA_SHEET).sheet_state = "hidden"
     from xltools.colour import parts_openpyxl_would_lose
 
     lost = parts_openpyxl_would_lose(source)
     now = now or dt.datetime.now(dt.UTC).replace(microsecond=0)
-    with atomic_path(target) as temporary:
-        workbook.save(temporary)
+    with atomic_path(target) as temporary, scratch_path(target) as draft:
+        workbook.save(draft)
         # The values are taken from the copy as saved, so verify compares like with like.
-        table = read_plan(temporary)
+        table = read_plan(draft)
+        # The draft is opened again rather than the workbook saved twice: openpyxl reads
+        # a picture's bytes only once (a second save fails on a closed file).
+        workbook = load_workbook(draft, keep_vba=keep_vba, rich_text=True)
+        sheet, data_sheet = workbook[model.VALIDATION_SHEET], workbook[DATA_SHEET]
         rows = _certificate_rows(report, table, pack, now, lost, signing_key)
         visible = _write_validation_sheet(sheet, report, rows, table)
         manifest = _manifest(report, table, pack, now, visible, signing_key)
