@@ -107,7 +107,7 @@ def import_command(
             err=True,
         )
         exit_with(Outcome.PROBLEMS)  # the plan was read: no action in it is its problem
-    click.echo(report_text(result.report))
+    click.echo(report_text(result.report, report_hint=" (--report)", mapping_hint=" with --map"))
     if dry_run:
         click.echo(dry_run_text(result))
         exit_with(Outcome.OK)

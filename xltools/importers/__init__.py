@@ -320,8 +320,13 @@ def save_import(
     return result
 
 
-def report_text(report: dict[str, object]) -> str:
-    """The import report in words, for the terminal."""
+def report_text(report: dict[str, object], report_hint: str = "", mapping_hint: str = "") -> str:
+    """The import report in words, for the terminal.
+
+    The library names no command-line option: the command passes its own words for
+    asking for the JSON report (``report_hint``) and passing a mapping back
+    (``mapping_hint``).
+    """
     import yaml
 
     lines = [
@@ -347,11 +352,11 @@ def report_text(report: dict[str, object]) -> str:
             f"{', '.join(item['grades'])}; kept the worst, {item['kept']}"
         )
     for item in report["judgements"]:
-        if "line" not in item:  # judgements about the whole plan; row ones are in --report
+        if "line" not in item:  # judgements about the whole plan; row ones are in the report
             lines.append(f"  judged: {item['judgement']}")
     count = len(report["judgements"])
-    lines.append(f"  {plural(count, 'judgement')} made: see the JSON report (--report) for each")
+    lines.append(f"  {plural(count, 'judgement')} made: see the JSON report{report_hint} for each")
     mapping = yaml.safe_dump(report["mapping"], sort_keys=False, allow_unicode=True, width=200)
-    lines.append("  mapping (save it, correct it, pass it back with --map):")
+    lines.append(f"  mapping (save it, correct it, pass it back{mapping_hint}):")
     lines.extend("    " + line for line in mapping.rstrip().split("\n"))
     return "\n".join(lines)
