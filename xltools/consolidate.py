@@ -61,7 +61,6 @@ from xltools.register_sheets import (
     VALIDATION,
     ChaseLists,
     chase_lists,
-    is_due_soon_row,
 )
 from xltools.rules import RulePack, load_pack
 from xltools.validate import iter_reports
@@ -543,7 +542,8 @@ def _plan_rows(
         summary.actions += 1
         summary.rag[rag.label] += 1
         summary.overdue += rag.overdue
-        summary.due_soon += is_due_soon_row(row, reporting_date)
+        status, due = row[model.STATUS], row[model.DUE_DATE]
+        summary.due_soon += model.is_due_soon(status, due, reporting_date)
         rows.append(row)
     report.findings.extend(notes)
     summary.errors, summary.warnings = len(report.errors), len(report.warnings)
