@@ -682,11 +682,17 @@ def loop_from_sheets(pack_rows: list[dict], request_rows: list[dict]) -> LoopSta
     return LoopStatus(pack_rows, request_rows, late, requests)
 
 
-def pack_notes(packdir: str | Path, reporting_date: dt.date) -> list:
-    """The packs written for ``reporting_date``, for the lead notes to attach
-    (:class:`xltools.summary.PackNote`)."""
-    from xltools.summary import PackNote
+@dataclass(frozen=True)
+class PackNote:
+    """A lead's update pack for this week: attached to their note, with the reply-by date."""
 
+    lead: str
+    path: Path
+    reply_by: dt.date
+
+
+def pack_notes(packdir: str | Path, reporting_date: dt.date) -> list[PackNote]:
+    """The packs written for ``reporting_date``, for the lead notes to attach."""
     packdir = Path(packdir)
     ledger = Ledger.load(packdir)
     return [

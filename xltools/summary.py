@@ -24,6 +24,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from email.utils import formataddr
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from xltools import __version__, model
 from xltools.consolidate import Consolidation
@@ -33,6 +34,9 @@ from xltools.mail import Message, header_safe, write_outbox
 from xltools.register import RegisterData, read_register, register_data
 from xltools.register_sheets import DAYS_OVERDUE, RAG, RAG_COLUMNS, SOURCE_FILE
 from xltools.words import plural, times
+
+if TYPE_CHECKING:
+    from xltools.packs import PackNote
 
 # The digest lists every kind of change, in this order (most pressing first), at most
 # CHANGES_PER_KIND of each; it says how many more of a kind are on the Changes sheet.
@@ -149,15 +153,6 @@ def read_leads_csv(path: str | Path) -> dict[str, str]:
 
 
 LEAD_DUE_DAYS = 14  # a lead's note goes when one of their actions falls due this soon
-
-
-@dataclass(frozen=True)
-class PackNote:
-    """A lead's update pack for this week: attached to their note, with the reply-by date."""
-
-    lead: str
-    path: Path
-    reply_by: dt.date
 
 
 def _loop_views(loop) -> tuple[list[dict], list[dict]]:
