@@ -101,6 +101,12 @@ def test_a_passphrase_comes_from_the_environment(tmp_path, plan, monkeypatch):
     result = run("validate", plan, "--annotate", tmp_path / "b", "--sign", key)
     assert result.exit_code == 2 and "passphrase" in result.output
     assert not (tmp_path / "b").exists()  # the key is read before any work
+    # A passphrase in the environment does not stop a key without one from signing.
+    monkeypatch.delenv(PASSPHRASE_ENV)
+    assert run("keys", "new", "Plain", "-o", tmp_path / "k").exit_code == 0
+    monkeypatch.setenv(PASSPHRASE_ENV, "correct horse")
+    plain = tmp_path / "k" / "plain.key"
+    assert run("validate", plan, "--annotate", tmp_path / "c", "--sign", plain).exit_code == 0
 
 
 def test_a_signed_copy_verifies_and_names_its_signer(plan, keys, tmp_path):
@@ -471,6 +477,7 @@ def test_damaged_certificate_data_is_reported_never_a_crash(plan, keys, tmp_path
     assert result.exit_code == 1, result.output
     assert "NOT valid" in result.output.splitlines()[0]
     assert "signature: INVALID" in result.output
+    assert "0 errors" not in result.output  # nothing said of a manifest that could not be read
 
 
 def test_an_absurd_part_count_does_not_hang_verify(plan, keys, tmp_path):

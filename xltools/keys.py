@@ -192,9 +192,12 @@ def load_signing_key(path: str | Path) -> SigningKey:
     except OSError as error:
         raise XltoolsError(f"cannot be read ({error.strerror})", path) from None
     passphrase = os.environ.get(PASSPHRASE_ENV)
+    # Whether the key is encrypted decides whether the passphrase is used: one set in the
+    # environment for other keys must not stop an unprotected key from signing.
+    encrypted = b"ENCRYPTED" in data.split(b"-----END", 1)[0]
     try:
         key = serialization.load_pem_private_key(
-            data, passphrase.encode("utf-8") if passphrase else None
+            data, passphrase.encode("utf-8") if passphrase and encrypted else None
         )
     except TypeError:
         raise XltoolsError(

@@ -41,7 +41,7 @@ def describe(result) -> list[str]:
     lines.append("  " + SIGNATURE_TEXT[result.signature].format(**result.to_dict()))
     if result.certified:
         lines.append(f"  certified: no errors against rule pack '{result.rule_pack}'")
-    elif result.status != "not-certified":
+    elif result.status != "not-certified" and result.validated_at:  # a manifest was read
         lines.append(f"  annotated, not certified: {plural(result.errors, 'error')}")
     if result.certificate_edits:
         lines.append("  the certificate's text was edited: " + ", ".join(result.certificate_edits))
