@@ -218,3 +218,25 @@ def test_the_weekly_job_runs_the_loop_from_its_config_and_sends_once(tmp_path, s
     assert code == 0, out
     assert len(smtp.messages) == 2
     assert "sent 0, 2 sent before, failed 0" in caplog.text
+
+
+def test_on_change_a_lead_hears_when_an_action_falls_due_soon_and_again_when_overdue(tmp_path):
+    from xltools.consolidate import consolidate
+    from xltools.summary import summarise
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    write_plan(inbox / "argyll.xlsx", PLAN, [action("1", due_date=dt.date(2003, 12, 5))])
+    heard = []
+    for day in (17, 24, 31, 38, 45):  # five Mondays from 17/11/2003
+        monday = dt.date(2003, 11, 1) + dt.timedelta(days=day - 1)
+        notes = summarise(consolidate(inbox, monday), cadence_days=7).leads
+        every = summarise(consolidate(inbox, monday)).leads
+        heard.append((monday.isoformat(), len(notes), len(every)))
+    assert heard == [
+        ("2003-11-17", 0, 0),  # due in 18 days: not yet
+        ("2003-11-24", 1, 1),  # now due within 14 days
+        ("2003-12-01", 0, 1),  # still due soon: nothing new
+        ("2003-12-08", 1, 1),  # became overdue
+        ("2003-12-15", 0, 1),  # still overdue: nothing new
+    ]

@@ -197,15 +197,21 @@ def summarise(
     digest_to: list[str] | None = None,
     packs: list[PackNote] | None = None,
     lead_due_days: int = LEAD_DUE_DAYS,
+    cadence_days: int | None = None,
 ) -> Summaries:
     """Build the digest and the lead officers' notes.
 
     A lead gets a note when one of their actions is overdue or falls due within
     ``lead_due_days``, when an update pack is going to them (``packs``: attached, with the
-    date to reply by), or when their
-    last pack was not returned by its reply-by date (the note says it is a
-    reminder). Addresses: :func:`leads.resolve_addresses` (the leads list first;
-    plans only when they all agree; disagreements listed in the digest).
+    date to reply by), or when their last pack was not returned by its reply-by date
+    (the note says it is a reminder). With ``cadence_days`` (the days between runs,
+    7 for the weekly job) the overdue and falling-due reasons count only when they
+    arose since the run before: an action that came within ``lead_due_days``, or
+    became overdue, in that time; so a lead hears once when an action falls due soon
+    and again when it becomes overdue, not every week. The note lists all their
+    overdue and upcoming actions either way. Addresses:
+    :func:`leads.resolve_addresses` (the leads list first; plans only when they all
+    agree; disagreements listed in the digest).
     """
     from xltools.leads import lead_key, resolve_addresses, slug
 
@@ -239,6 +245,22 @@ def summarise(
     late_packs, requests = _loop_views(loop)
     reminders = {lead_key(p["lead"]) for p in late_packs}
     packs = {lead_key(pack.lead): pack for pack in packs or ()}
+    if cadence_days is not None:
+        # Only leads with something new since the last run: an action newly within the
+        # window or newly overdue (the other reasons, packs and reminders, are added below).
+        day, step = data.reporting_date, dt.timedelta(days=cadence_days)
+
+        def news(overdue: list, due_soon: list) -> bool:
+            return any(day - step <= _due(r) < day for r in overdue) or any(
+                horizon - step < _due(r) <= horizon for r in due_soon
+            )
+
+        # A lead with no address stays listed every run, for the coordinator to chase.
+        by_lead = {
+            key: rows
+            for key, rows in by_lead.items()
+            if news(*rows) or not addresses.address(names[key])
+        }
     for key in (*reminders, *packs):
         by_lead.setdefault(key, ([], []))
     for pack in late_packs:
@@ -338,6 +360,11 @@ def summarise(
     return Summaries(digest, notes, without_address, addresses.problems(), unaddressed=unaddressed)
 
 
+def _due(row: dict[str, object]) -> dt.date:
+    due = row.get(model.DUE_DATE)
+    return due.date() if isinstance(due, dt.datetime) else due
+
+
 def summarise_to(
     register: RegisterData | Consolidation | str | Path,
     outbox: str | Path,
@@ -346,6 +373,7 @@ def summarise_to(
     digest_to: list[str] | None = None,
     packs: list[PackNote] | None = None,
     lead_due_days: int = LEAD_DUE_DAYS,
+    cadence_days: int | None = None,
 ) -> Summaries:
     """The summarising step: the digest and lead notes of a register, written to the outbox.
 
@@ -357,6 +385,6 @@ def summarise_to(
     if isinstance(register, (str, Path)):
         register = read_register(register)
     leads = read_leads_csv(leads_csv) if leads_csv else {}
-    summaries = summarise(register, leads, sender, digest_to, packs, lead_due_days)
+    summaries = summarise(register, leads, sender, digest_to, packs, lead_due_days, cadence_days)
     summaries.written = write_outbox(summaries.to_write, outbox)
     return summaries

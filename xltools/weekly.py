@@ -31,6 +31,7 @@ from xltools.words import plural
 LOG = logging.getLogger("xltools.weekly")
 DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 LOCK_NAME = ".xltools-weekly.lock"
+LEAD_NOTES = ("on-change", "every-run")
 
 
 class MissingConfig(XltoolsError):
@@ -75,6 +76,9 @@ class WeeklyConfig:
     email: EmailConfig = field(default_factory=EmailConfig)
     packs: PacksConfig | None = None
     lead_due_days: int = 14  # a lead's note goes when an action falls due this soon
+    # "on-change": a lead hears when an action comes within lead_due_days and again when it
+    # becomes overdue (and with a pack or a reminder); "every-run": every run while any is.
+    lead_notes: str = "on-change"
 
 
 @dataclass
@@ -160,7 +164,14 @@ def load_config(path: str | Path) -> WeeklyConfig:
         if packs.get("folder")
         else None,
         lead_due_days=int(_number(weekly, "lead_due_days", 14, "[weekly]", path)),
+        lead_notes=str(weekly.get("lead_notes", "on-change")),
     )
+    if config.lead_notes not in LEAD_NOTES:
+        raise XltoolsError(
+            f"[weekly] lead_notes must be one of {', '.join(LEAD_NOTES)}, not "
+            f"'{config.lead_notes}'",
+            path,
+        )
     if config.rules not in ("default", "audit"):
         config.rules = str((base / config.rules).resolve())
     if config.email.send and not config.email.sender:
@@ -295,6 +306,7 @@ def run_once(config: WeeklyConfig, reporting_date: dt.date | None = None) -> Wee
             email.digest_to,
             notes,
             config.lead_due_days,
+            7 if config.lead_notes == "on-change" else None,  # the timer runs weekly
         )
         LOG.info("%s written to %s", plural(len(summaries.written), "message"), outbox)
         for lead, note in zip(summaries.leads_without_address, summaries.unaddressed, strict=True):

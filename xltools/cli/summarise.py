@@ -99,6 +99,15 @@ def report_sending(report, words: dict[str, str] | None = None) -> None:
     show_default=True,
     help="A lead's note goes when one of their actions falls due within this many days.",
 )
+@click.option(
+    "--cadence-days",
+    type=click.IntRange(min=1),
+    default=None,
+    metavar="DAYS",
+    help="The days between runs: a lead's note then goes only when an action came within "
+    "--lead-due-days or became overdue in that time (or with a pack or a reminder). "
+    "Default: every run while any action is due or overdue.",
+)
 @smtp_options
 @force_option("Write over the messages an earlier run left in OUTBOX.")
 def summarise(
@@ -107,6 +116,7 @@ def summarise(
     leads_csv,
     packdir,
     lead_due_days,
+    cadence_days,
     send,
     smtp_host,
     smtp_port,
@@ -146,7 +156,7 @@ def summarise(
     data = read_register(register)
     packs = pack_notes(packdir, data.reporting_date) if packdir else []
     summaries = summary.summarise_to(
-        data, outbox, leads_csv, sender, list(digest_to), packs, lead_due_days
+        data, outbox, leads_csv, sender, list(digest_to), packs, lead_due_days, cadence_days
     )
     click.echo(f"wrote {plural(len(summaries.written), 'message')} to {outbox}")
     for lead, note in zip(summaries.leads_without_address, summaries.unaddressed, strict=True):
