@@ -223,7 +223,8 @@ def _write_validation_sheet(sheet, report: FileReport, rows, table) -> list[list
     line += 1
     put(line, ["Findings"], Font(name=font, bold=True, size=12))
     line += 1
-    put(line, ["Severity", "Cell", "Column", "Ref", "Value", "Message", "Code"], bold)
+    # The last column is the catalogue's label, as people read it (the code is in the JSON).
+    put(line, ["Severity", "Cell", "Column", "Ref", "Value", "Message", "Problem"], bold)
     for finding in report.findings:
         line += 1
         put(
@@ -235,7 +236,7 @@ def _write_validation_sheet(sheet, report: FileReport, rows, table) -> list[list
                 finding.ref,
                 finding.value,
                 finding.message,
-                finding.code,
+                finding.label,
             ],
         )
         if finding.cell:
