@@ -324,6 +324,74 @@ def test_status_words_of_many_kinds():
     assert read_status("0%") == model.NOT_STARTED
     assert read_status("Amber") == model.AT_RISK
     assert read_status("see notes") is None
+    # A key covering two statuses keeps the action open; a dropped action is withdrawn.
+    assert read_status("Complete/on schedule to deliver") == model.ON_TRACK
+    assert read_status("Incomplete/cannot be carried forward") == model.WITHDRAWN
+
+
+def test_an_action_log_with_meeting_dates_and_a_status_told_in_sentences(tmp_path):
+    """A board or committee action log: when the meeting was is not when the action is
+    due; a "Status" column of sentences is the progress; the source item is the area."""
+    path = tmp_path / "log.txt"
+    rows = [
+        ["Ref", "Meeting date", "Source", "Action", "Led by", "Finish by", "Status"],
+        [
+            "4.1",
+            "15.03.2023",
+            "Item 4, Finance report",
+            "Report the savings plan",
+            "DoF",
+            "10.05.2023",
+            "Draft prepared and shared with the committee chair for comment.",
+        ],
+        [
+            "5.2",
+            "15.03.2023",
+            "Item 5, Staff survey",
+            "Publish the survey results",
+            "DoP",
+            "30.06.2023",
+            "Results received; the report is being written for the June meeting.",
+        ],
+    ]
+    path.write_text("\n".join("\t".join(r) for r in rows) + "\n", encoding="utf-8")
+    result = import_plan(path, reporting_date=dt.date(2023, 4, 1))
+    first = result.actions[0]
+    assert first[model.AREA] == "Item 4, Finance report"
+    assert first[model.LEAD] == "DoF"
+    assert first[model.DUE_DATE] == dt.date(2023, 5, 10)
+    assert first[model.PROGRESS].startswith("Draft prepared")
+    assert result.report["mapping"]["columns"]["Meeting date"] == "keep"  # not when due
+
+
+def test_a_table_of_commitments_under_a_heading_and_its_aim(tmp_path):
+    """No header row: rows led by what will be done, under a heading and a sentence
+    saying what the heading aims at; a line naming one column over a two-column table."""
+    path = tmp_path / "plan.txt"
+    path.write_text(
+        "As a Community Leader\n"
+        "To lead by example, so that every resident is connected and supported.\n"
+        "We will review how we consult residents\tCommunities team\tReview Jan 2023\n"
+        "We will publish a calendar of diversity events\tEDI Officer Group\tMarch 2023\n",
+        encoding="utf-8",
+    )
+    result = import_plan(path, reporting_date=dt.date(2023, 1, 1))
+    assert [a[model.AREA] for a in result.actions] == ["As a Community Leader"] * 2
+    assert result.actions[1][model.LEAD] == "EDI Officer Group"
+    two = tmp_path / "progress.txt"
+    two.write_text(
+        "Growth\n\tActions completed to date\n"
+        "Engage residents on the Local Plan\tA ten-week consultation took place in 2019.\n"
+        "Invest in new places\tPlanning guidelines for five sites were published.\n",
+        encoding="utf-8",
+    )
+    result = import_plan(two, reporting_date=dt.date(2023, 1, 1))
+    assert [a[model.ACTION] for a in result.actions] == [
+        "Engage residents on the Local Plan",
+        "Invest in new places",
+    ]
+    assert result.actions[0][model.PROGRESS].startswith("A ten-week consultation")
+    assert result.actions[0][model.AREA] == "Growth"
 
 
 def _tracker(tmp_path):

@@ -35,6 +35,7 @@ _IMPORT_PHRASES: dict[str, tuple[str, ...]] = {
         "governance issue",
         "objective",
         "portfolio",
+        "source",
     ),
     model.ACTION: (
         "how is this to be achieved",
@@ -55,6 +56,9 @@ _IMPORT_PHRASES: dict[str, tuple[str, ...]] = {
         "executive lead",
         "accountable",
         "officer",
+        "led by",
+        "made to",
+        "recommendation made to",
     ),
     model.TIMESCALE: (
         "dates for further follow up",
@@ -68,6 +72,11 @@ _IMPORT_PHRASES: dict[str, tuple[str, ...]] = {
         "target completion",
         "by when",
         "year",
+        "finish by",
+        "complete by",
+        "completed by",
+        "end date",
+        "milestones",
     ),
     model.RESOURCES: ("budget",),
     model.OUTCOME: ("intended to achieve", "success criteria", "milestones"),
@@ -81,6 +90,10 @@ _IMPORT_PHRASES: dict[str, tuple[str, ...]] = {
         "latest status update",
         "action update",
         "commentary",
+        "action taken",
+        "actions completed",
+        "completed to date",
+        "achieved to date",
     ),
     model.STATUS: (
         "brag",
@@ -96,6 +109,18 @@ _IMPORT_PHRASES: dict[str, tuple[str, ...]] = {
 # A plan's own date column is read as Timescale (kept as written); the due date is
 # derived from it, so the model's Due date words lead to Timescale here.
 _READ_AS = {model.DUE_DATE: model.TIMESCALE}
+# Words that say a column is not the field its other words name: a "Meeting date" or
+# "Start by" column holds dates, but not the dates actions are due; a "Strategic
+# priority" column names the corporate priority an action serves, not the area the
+# plan improves. Only a header naming the field by a plain word ("date", "priority")
+# is doubted: "Timescale & review date" is still the timescale.
+_NOT_THE_FIELD: dict[str, tuple[frozenset[str], int]] = {
+    model.TIMESCALE: (
+        frozenset({"meeting", "raised", "opened", "added", "logged", "start", "started"}),
+        len("dates"),
+    ),
+    model.AREA: (frozenset({"strategic", "corporate", "council"}), len("priority")),
+}
 HEADER_PHRASES: dict[str, tuple[str, ...]] = {}
 for _column, _words in [*model.ACTION_HEADER_WORDS.items(), *_IMPORT_PHRASES.items()]:
     _target = _READ_AS.get(_column, _column)
@@ -266,8 +291,8 @@ class Assignment:
 def _header_strength(phrase_length: int, header: str) -> float:
     """1 for a header that is one of the phrases; less the less of the header it covers."""
     key = model.normalise_header(re.sub(r"^\s*\d+[.)]\s*", "", header))
-    if key in HEADER_PHRASES_EXACT:
-        return 1.3
+    if key in HEADER_PHRASES_EXACT and phrase_length >= len(key):
+        return 1.3  # the phrase is the whole header
     coverage = phrase_length / max(len(key), 1)
     return 0.5 + 0.5 * min(1.0, phrase_length / 14) + 0.3 * coverage
 
@@ -286,6 +311,8 @@ def assign_columns(
         scores = {target: length for target, (length, _) in matches.items()}
         for target in HEADER_PHRASES:
             fit = content.affinity(target)
+            if target in scores and _not_the_field(header, target, scores[target]):
+                continue
             if target in scores:
                 # "Action/Target" names the action first: the earlier word leads a tie.
                 first = 0.01 * (1 - matches[target][1] / max(len(header), 1))
@@ -303,6 +330,14 @@ def assign_columns(
                 reason = "its cells are status words or percentages"
             else:
                 continue
+            if target == model.STATUS and target in scores and _sentences(content):
+                # A "Status" column written in sentences reports progress, not a status.
+                progress = _header_strength(scores[target], header) + 0.6 * content.affinity(
+                    model.PROGRESS
+                )
+                candidates.append(
+                    (progress - index * 1e-4, index, model.PROGRESS, "status told in sentences")
+                )
             if not content.count:
                 # An empty column holds nothing to read: it names a field only if no
                 # column with content does.
@@ -323,6 +358,23 @@ def assign_columns(
         taken_targets.add(target)
     _fill_by_content(headers, contents, taken_columns, taken_targets, headerless)
     return sorted(taken_columns.values(), key=lambda a: a.index)
+
+
+def _not_the_field(header: str, target: str, phrase_length: int) -> bool:
+    """Whether a header names a field by a plain word that its other words deny."""
+    rule = _NOT_THE_FIELD.get(target)
+    if rule is None or phrase_length > rule[1]:
+        return False
+    return bool(rule[0] & set(_words(header).split()))
+
+
+def _sentences(content: ColumnContent) -> bool:
+    return (
+        content.count > 0
+        and content.statuses < 0.15
+        and content.text >= 0.6
+        and content.mean_length >= 40
+    )
 
 
 def _fill_by_content(headers, contents, taken_columns, taken_targets, headerless) -> None:

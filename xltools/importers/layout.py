@@ -21,6 +21,7 @@ Every judgement is recorded in the import report.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -131,6 +132,9 @@ def _choose_header(rows: list[SourceRow], header_line: int | None = None) -> Hea
     if best_index < 0:
         start = _headerless_table(rows)
         if start is not None:
+            label = _label_row_above(rows, start)
+            if label is not None:
+                return HeaderChoice(label, 1, reason="the line above the table names a column")
             return HeaderChoice(start, 0, True, "no header row: columns read by their content")
         from xltools.errors import XltoolsError
 
@@ -165,12 +169,29 @@ def _sub_header_rows(rows: list[SourceRow], index: int) -> int:
 
 
 def _headerless_table(rows: list[SourceRow]) -> int | None:
-    """Where a table with no header starts: rows of three or more cells led by codes."""
+    """Where a table with no header starts: rows of three or more cells led by codes,
+    or rows of two or more cells each led by a statement of what will be done."""
     table = [i for i, r in enumerate(rows) if len([c for c in r.cells if c]) >= 3]
+    if len(table) >= 2 and column_content([rows[i].cells[0] for i in table]).codes >= 0.6:
+        return table[0]
+    table = [i for i, r in enumerate(rows) if len([c for c in r.cells if c]) >= 2]
     if len(table) < 2:
         return None
-    led_by_code = column_content([rows[i].cells[0] for i in table]).codes
-    return table[0] if led_by_code >= 0.6 else None
+    first = column_content([rows[i].cells[0] for i in table])
+    return table[0] if first.text >= 0.8 and first.mean_length >= 20 else None
+
+
+def _label_row_above(rows: list[SourceRow], start: int) -> int | None:
+    """A short line of labels just above a table, naming at least one of its columns
+    (a header whose other cells are blank), as the table's header."""
+    above = next((i for i in range(start - 1, -1, -1) if not rows[i].blank), None)
+    if above is None:
+        return None
+    cells = rows[above].cells
+    labels = [c for c in cells if c]
+    if len(cells) < 2 or not labels or any(len(c) > 60 for c in labels):
+        return None
+    return above if header_score(cells) >= 1 else None
 
 
 def _map_columns(
@@ -303,9 +324,10 @@ class _Grouper:
             None,
         )
         if self.header_index > 0 and not rows[self.header_index - 1].blank:
-            pending_heading = _single_text(rows[self.header_index - 1])
+            pending_heading = _heading_above(rows, self.header_index)
         elif self.header_index < 0 and above is not None:
-            pending_heading = _single_text(above)  # the heading over a table with no header
+            # the heading over a table with no header
+            pending_heading = _heading_above(rows, rows.index(above) + 1)
         heading = pending_heading
         pending_heading = None
         for position in range(self.body_start, len(rows)):
@@ -553,6 +575,22 @@ def _fill_lead(out: dict, judgements, line: int) -> None:
     judgements.append(judged("import-lead-missing", line, out.get(model.REF), lead=NOT_GIVEN_LEAD))
 
 
+def _is_sentence(text: str) -> bool:
+    return text.rstrip().endswith(".") and len(text.split()) >= 6
+
+
+def _heading_above(rows: list[SourceRow], index: int) -> str | None:
+    """The heading over the row at ``index``: the single line just above it, or, where
+    that line is a sentence (an objective's aim under its heading), the line above that."""
+    for row in reversed(rows[max(0, index - 3) : index]):
+        if row.blank:
+            return None
+        text = _single_text(row)
+        if text is None or not _is_sentence(text):
+            return text
+    return None
+
+
 def _single_text(row: SourceRow) -> str | None:
     texts = [c for c in row.cells if c]
     return texts[0].split("\n")[0] if len(texts) == 1 else None
@@ -691,6 +729,11 @@ def _fill_status_and_grade(out, values, several_grades, judgements, line) -> Non
 _PERCENT_DONE = re.compile(r"^\s*(\d{1,3}(?:\.\d+)?)\s*%")
 
 
+@functools.lru_cache(maxsize=1)
+def _status_words() -> dict[str, str]:
+    return {model.normalise_header(k): v for k, v in model.STATUS_WORDS.items()}
+
+
 def read_status(text: str) -> str | None:
     """The standard status a plan's status cell stands for, or None.
 
@@ -706,10 +749,20 @@ def read_status(text: str) -> str | None:
         return (
             model.COMPLETE if value >= 100 else model.NOT_STARTED if value == 0 else model.ON_TRACK
         )
-    words = {model.normalise_header(k): v for k, v in model.STATUS_WORDS.items()}
+    words = _status_words()
     key = model.normalise_header(text)
     if key in words:
         return words[key]
+    if "/" in text and not due_date_from_text(text):
+        # "Complete/on schedule to deliver": a key that covers two statuses. An action is
+        # closed only when the plan says so without doubt, so the open one is taken.
+        found = [s for s in (read_status(part) for part in text.split("/")) if s]
+        if found:
+            still_open = [s for s in found if s not in model.CLOSED_STATUSES]
+            return still_open[0] if still_open and len(set(found)) > 1 else found[0]
+    for phrase in sorted((k for k in words if " " in k), key=len, reverse=True):
+        if key.startswith(phrase + " "):
+            return words[phrase]  # "On schedule to deliver"
     for part in re.split(r"\s[-–—:(]\s?|\n", text):
         part_key = model.normalise_header(part)
         if part_key in words:
