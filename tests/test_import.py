@@ -329,6 +329,22 @@ def test_status_words_of_many_kinds():
     assert read_status("Incomplete/cannot be carried forward") == model.WITHDRAWN
 
 
+def test_a_board_summary_of_actions_with_minute_refs_and_the_status_in_the_text(tmp_path):
+    """Minute refs ("BOD 24/18(b)") are refs; "Status: in progress" written into the
+    action's cell is its status; the paper an action arose from is its area."""
+    path = tmp_path / "summary.txt"
+    path.write_text(
+        "Relevant Item\tPaper\tAction\tResponsibility\n"
+        "BOD 24/18(b)\tGender pay gap\tPublish the report. Status: in progress\tTB\n"
+        "BOD 180/17(b)-(c)\tBoard Assurance Framework\tUpdate risk 2.3. Status: complete\tHS\n",
+        encoding="utf-8",
+    )
+    result = import_plan(path, reporting_date=dt.date(2018, 3, 1))
+    assert [a[model.REF] for a in result.actions] == ["BOD 24/18(b)", "BOD 180/17(b)-(c)"]
+    assert [a[model.STATUS] for a in result.actions] == [model.ON_TRACK, model.COMPLETE]
+    assert result.actions[0][model.AREA] == "Gender pay gap"
+
+
 def test_an_action_log_with_meeting_dates_and_a_status_told_in_sentences(tmp_path):
     """A board or committee action log: when the meeting was is not when the action is
     due; a "Status" column of sentences is the progress; the source item is the area."""

@@ -36,6 +36,8 @@ _IMPORT_PHRASES: dict[str, tuple[str, ...]] = {
         "objective",
         "portfolio",
         "source",
+        "paper",
+        "agenda item",
     ),
     model.ACTION: (
         "how is this to be achieved",
@@ -186,7 +188,11 @@ _DATE_WORDS = re.compile(
     re.IGNORECASE,
 )
 _PERCENT = re.compile(r"^\s*\d{1,3}(\.\d+)?\s*%\s*(complete)?\s*$", re.IGNORECASE)
-_CODE = re.compile(r"^[A-Za-z]{0,5}[\s.-]?\d{1,4}([.\-/]\d{1,4})*[a-z]?\.?$")
+# "1.4", "OUT 001.01", "CE15.09a", and minute refs such as "BOD 24/18(b)" or "4.1 (a)-(c)".
+_CODE = re.compile(
+    r"^[A-Za-z]{0,5}[\s.-]?\d{1,4}([.\-/]\d{1,4})*[a-z]?"
+    r"(\s?\([a-z0-9]{1,3}\)(-\([a-z0-9]{1,3}\))?)?\.?$"
+)
 _INITIALS = re.compile(r"^[A-Z]{2,4}(\s*[/,&]\s*[A-Z]{2,4})*$")
 _SENTENCE = re.compile(r"[.!?]\s+[A-Z]")
 _STATUS_KEYS = {model.normalise_header(word) for word in model.STATUS_WORDS}
@@ -263,7 +269,7 @@ def column_content(values: list[str]) -> ColumnContent:
         ),
         share(lambda v: bool(_PERCENT.match(v))),
         share(lambda v: len(v) <= 60 and is_status_word(v)),
-        share(lambda v: len(v) <= 15 and bool(_CODE.match(v.strip()))),
+        share(lambda v: len(v) <= 20 and bool(_CODE.match(v.strip()))),
         share(_is_name),
         share(lambda v: len(v) > 80),
         share(lambda v: len(v) >= 15 and " " in v and not _PERCENT.match(v)),

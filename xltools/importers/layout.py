@@ -64,6 +64,7 @@ NOT_COMPLETE = re.compile(
 GRADE_IN_TEXT = re.compile(r"\(\s*([A-D])\s*\)")
 LEADING_NUMBER = re.compile(r"^\s*(\d{1,3}(?:\.\d{1,3})*[a-z]?)(?:[.)]\s*|\s+(?=[A-Z]))")
 # Cells that only rule a line in Word: dashes, underscores, dots.
+LABELLED_STATUS = re.compile(r"\bstatus\s*:\s*([^–—.;:,(\n]{2,40})", re.IGNORECASE)
 FILLER = re.compile(r"^[\s\-_–—.]*$")
 NOT_APPLICABLE = re.compile(r"^\s*(n/?a|not applicable|none|-+|_+)\s*\.?\s*$", re.IGNORECASE)
 
@@ -710,6 +711,13 @@ def _fill_status_and_grade(out, values, several_grades, judgements, line) -> Non
         rag = re.search(r"\b(?:rag|status)\W{0,3}(red|amber|green|blue)\b", text, re.IGNORECASE)
         if rag:
             status = model.RAG_WORD_STATUS[rag.group(1).lower()]
+    if status is None:
+        # "... Status: in progress – for next update": a status labelled as one, even
+        # where the plan writes it into the action's own cell.
+        every = " ".join(str(v) for v in out.values() if isinstance(v, str))
+        labelled = LABELLED_STATUS.search(every)
+        if labelled:
+            status = read_status(labelled.group(1).strip())
     if status is None and grade:
         status = model.GRADE_SUGGESTED_STATUS[grade]
         if grade == "A" and completed:
