@@ -306,7 +306,7 @@ def test_the_corpus_of_unseen_plans_holds_the_bar():
     spec.loader.exec_module(score)
     scores = score.score_corpus()
     fields, counts = score.summary(scores)
-    assert len(scores) >= 3
+    assert len(scores) >= 20  # issue 12: at least 20 real plans in unseen layouts
     assert fields >= 0.9, [(s.name, s.wrong) for s in scores]
     assert counts >= 0.9 * len(scores), [(s.name, s.found_actions) for s in scores]
 

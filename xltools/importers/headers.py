@@ -57,6 +57,7 @@ _IMPORT_PHRASES: dict[str, tuple[str, ...]] = {
         "lead director",
         "executive lead",
         "accountable",
+        "accountability",
         "officer",
         "led by",
         "made to",
