@@ -290,3 +290,23 @@ def test_every_command_that_writes_a_file_refuses_to_overwrite_without_force(tmp
         forced = CliRunner().invoke(cli, [*arguments, "--force"])
         assert forced.exit_code in (0, 1), (name, forced.output)
         assert existing[name].read_bytes() != before[name], name
+
+
+def test_the_digest_says_how_the_headline_figures_moved_since_the_last_run(tmp_path):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    history = tmp_path / "history.sqlite"
+    plan = inbox / "argyll.xlsx"
+    write_plan(plan, PLAN, [action("1"), action("2", due_date=dt.date(2003, 11, 20))])
+    consolidate(inbox, dt.date(2003, 11, 17), history=history)
+    result = consolidate(inbox, WEEK, history=history)  # action 2 has now gone overdue
+    register = write_register(result, tmp_path / "register.xlsx")
+    for data in (result, read_register(register)):
+        digest = summarise(data).digest
+        assert digest.text.splitlines()[3] == (
+            "Since the last run (17/11/2003): overdue 0 -> 1, due soon 1 -> 0, open 2 -> 2, "
+            "complete 0 -> 0."
+        )
+        assert "overdue 0 &rarr; <strong>1</strong>" in digest.html
+    first = summarise(consolidate(inbox, dt.date(2003, 11, 17))).digest.text
+    assert "Since the last run" not in first

@@ -115,6 +115,26 @@ def _action_view(row: dict[str, object]) -> dict[str, object]:
     }
 
 
+# The headline figures the digest compares with the last run ("overdue 8 -> 13"), in order.
+SINCE_FIGURES = (("overdue", "overdue"), ("due_soon", "due soon"), ("open", "open"),
+                 ("complete", "complete"))  # fmt: skip
+
+
+def _since_last_run(data: RegisterData) -> dict[str, object] | None:
+    """The last run's date and each headline figure then and now, from the register's
+    trend (None when there is no earlier run)."""
+    from xltools.history import previous_counts
+
+    figures = data.since_last_run()
+    before = previous_counts(data.trend, data.reporting_date)
+    if not figures or before is None:
+        return None
+    return {
+        "date": _display_date(before.reporting_date),
+        "figures": [(label, *figures[name]) for name, label in SINCE_FIGURES],
+    }
+
+
 def change_groups(changes: list[dict[str, str]], per_kind: int = CHANGES_PER_KIND) -> list[dict]:
     """The register's changes by kind for the digest: every kind there is, most pressing
     first, each with its count, at most ``per_kind`` listed and how many are left out."""
@@ -330,6 +350,7 @@ def summarise(
         "rag_labels": RAG_COLUMNS,
         "overdue": [_action_view(r) for r in overdue_rows],
         "due_soon": [_action_view(r) for r in due_soon_rows],
+        "since": _since_last_run(data),
         "changes": change_groups(data.changes),
         "changes_count": len(data.changes),
         "still_stale": data.totals.get("still_stale", 0),
