@@ -113,18 +113,67 @@ def seen_text(binary: str, page: Path, workdir: Path) -> list[str]:
     return parser.lines()
 
 
+def read_png(path: Path):
+    """An 8-bit, non-interlaced PNG (what Chromium writes) as a numpy array of RGB(A)
+    pixels: the chunks, zlib and the five row filters of the PNG standard. Our own few
+    lines rather than an imaging library, whose presence would change what openpyxl does
+    with pictures."""
+    import struct
+    import zlib
+
+    import numpy as np
+
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", path
+    position, compressed = 8, []
+    while position < len(data):
+        length, kind = struct.unpack(">I4s", data[position : position + 8])
+        body = data[position + 8 : position + 8 + length]
+        if kind == b"IHDR":
+            width, height, depth, colour, _, _, interlace = struct.unpack(">IIBBBBB", body)
+        elif kind == b"IDAT":
+            compressed.append(body)
+        position += 12 + length
+    assert depth == 8 and interlace == 0 and colour in (2, 6), (depth, interlace, colour)
+    channels = 3 if colour == 2 else 4
+    raw = zlib.decompress(b"".join(compressed))
+    stride = width * channels
+    rows, above = [], bytearray(stride)
+    for y in range(height):
+        start = y * (stride + 1)
+        kind, line = raw[start], bytearray(raw[start + 1 : start + 1 + stride])
+        for i in range(stride):
+            left = line[i - channels] if i >= channels else 0
+            up, corner = above[i], (above[i - channels] if i >= channels else 0)
+            if kind == 1:
+                line[i] = (line[i] + left) & 255
+            elif kind == 2:
+                line[i] = (line[i] + up) & 255
+            elif kind == 3:
+                line[i] = (line[i] + ((left + up) >> 1)) & 255
+            elif kind == 4:
+                guess = left + up - corner
+                near = min((abs(guess - left), 0, left), (abs(guess - up), 1, up))
+                near = min(near, (abs(guess - corner), 2, corner))
+                line[i] = (line[i] + near[2]) & 255
+            else:
+                break  # filter 0: the row as it is
+        rows.append(bytes(line))
+        above = line
+    return np.frombuffer(b"".join(rows), dtype=np.uint8).reshape(height, width, channels)
+
+
 def seen_colours(binary: str, page: Path, workdir: Path, name: str) -> dict[str, int]:
     """Screenshot the page (kept for a person to look at); for each RAG fill, how many
     pixels lie inside an area of that colour (3 by 3 at least: a filled cell, not the
     odd pixel of anti-aliased text that happens to match)."""
     import numpy as np
-    from PIL import Image
 
     OUTPUT.mkdir(parents=True, exist_ok=True)
     shot = OUTPUT / f"{name}.png"
     shot.unlink(missing_ok=True)
-    open_in_chromium(binary, page, workdir, "--window-size=1280,1400", f"--screenshot={shot}")
-    pixels = np.asarray(Image.open(shot).convert("RGB"))
+    open_in_chromium(binary, page, workdir, "--window-size=1100,800", f"--screenshot={shot}")
+    pixels = read_png(shot)[:, :, :3]
     found = {}
     for label, (fill, _) in model.RAG_COLOURS.items():
         colour = [int(fill[i : i + 2], 16) for i in (1, 3, 5)]
