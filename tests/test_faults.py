@@ -283,7 +283,7 @@ def test_a_locked_history_is_waited_for_then_named_with_its_holder(tmp_path, mon
 HOLD_RUN_LOCK = """
 import sys, time
 from xltools.locks import FileLock
-with FileLock(sys.argv[1], "another xltools consolidate on the same history"):
+with FileLock(sys.argv[1], "another xltools consolidate is using the same history"):
     print("holding", flush=True)
     time.sleep(60)
 """
@@ -307,9 +307,8 @@ def test_a_second_consolidate_on_the_same_history_refuses_in_one_line(tmp_path):
         holder.wait()
     assert result.returncode == 2
     assert result.stderr == (
-        f"xltools: error: {tmp_path / '.h.sqlite.lock'}: another xltools consolidate on the "
-        f"same history (process {holder.pid}) is using this: wait for it to finish, then run "
-        "again\n"
+        f"xltools: error: {tmp_path / '.h.sqlite.lock'}: another xltools consolidate is using "
+        f"the same history (process {holder.pid}): wait for it to finish, then run again\n"
     )
     assert not (tmp_path / "r.xlsx").exists()
 
@@ -368,3 +367,257 @@ def test_outputs_honour_the_umask_and_in_place_keeps_the_mode(tmp_path):
     run("077", "colour", str(plan), "--in-place")
     assert plan.stat().st_mode & 0o777 == 0o664
     assert list(inbox.glob("plan0.backup-*.xlsx"))  # it was really rewritten
+
+
+# --------------------------------------------------------------------------
+# One bad file never stops the run
+# --------------------------------------------------------------------------
+def _aborting_plan(path: Path) -> Path:
+    """A plan with a value typed at XFD1048576: with the limits set to let it through, the
+    Rust reader tries to allocate the whole grid and aborts its process (SIGABRT)."""
+    import xlsxwriter
+
+    book = xlsxwriter.Workbook(path)
+    sheet = book.add_worksheet("Actions")
+    for column, name in enumerate(["Ref", "Action", "Lead officer", "Status"]):
+        sheet.write(0, column, name)
+    sheet.write("XFD1048576", "typed here by mistake")
+    book.close()
+    return path
+
+
+@pytest.mark.parametrize("workers", [1, 2], ids=["one-reader", "reader-pool"])
+def test_a_reader_that_really_aborts_costs_only_its_file(tmp_path, workers):
+    from xltools.read import Limits
+
+    inbox = _plans(tmp_path / "inbox", count=3)
+    aborts = _aborting_plan(inbox / "aborts.xlsx")
+    let_through = Limits(max_sheet_cells=10**12)
+    result = consolidate(inbox, WEEK1, limits=let_through, workers=workers)
+    assert len(result.plans) == 3 and len(result.rows) == 9
+    assert [(p.path, p.kind) for p in result.problems if p.kind == "unreadable"] == [
+        (aborts, "unreadable")
+    ]
+    assert "stopped the reader" in next(p.reason for p in result.problems if p.path == aborts)
+    # And a single file, as `validate PLAN.xlsx` reads it: this process lives on.
+    from xltools.validate import validate
+
+    report = validate([aborts], limits=let_through)
+    assert report.files[0].status == "unreadable"
+
+
+def test_a_corrupt_member_is_that_files_problem(tmp_path):
+    from test_hostile import bad_crc, truncated_deflate
+
+    inbox = _plans(tmp_path / "inbox", count=2)
+    good = inbox / "plan0.xlsx"
+    bad_crc(good, inbox)
+    truncated_deflate(good, inbox)
+    out = tmp_path / "register.xlsx"
+    result = CliRunner().invoke(cli, ["consolidate", str(inbox), "-o", str(out)])
+    assert result.exit_code == 1, result.output
+    for name in ("crc.xlsx", "deflate.xlsx"):
+        assert (
+            f"problem: {inbox / name}: the workbook is damaged or incomplete (a part of it "
+            "cannot be unpacked): ask for it to be saved and sent again" in result.output
+        )
+    assert openpyxl.load_workbook(out)["Register"].max_row == 2 * 3 + 1
+
+
+def test_a_file_name_that_is_not_utf8_is_one_problem_line(tmp_path):
+    inbox = _plans(tmp_path / "inbox", count=2)
+    odd = Path(os.fsdecode(bytes(inbox) + b"/caf\xe9.xlsx"))
+    (inbox / "plan0.xlsx").rename(odd)
+    out = tmp_path / "register.xlsx"
+    result = _cli("consolidate", str(inbox), "-o", str(out), "--reporting-date", "2003-11-24")
+    assert result.returncode == 1, result.stderr
+    problems = [line for line in result.stdout.splitlines() if "caf" in line]
+    assert problems == [
+        f"problem: {inbox}/caf\\xe9.xlsx: the file name is not valid text (it was probably made "
+        "on another system): rename the file and run again"
+    ]
+    assert openpyxl.load_workbook(out)["Register"].max_row == 4
+    assert _weeks(tmp_path / "register.history.sqlite") == [WEEK1]
+    result = _cli("validate", os.fsdecode(odd))
+    assert result.returncode == 2
+    assert result.stdout.splitlines() == [
+        f"{inbox}/caf\\xe9.xlsx: could not be read: the file name is not valid text (it was "
+        "probably made on another system): rename the file and run again"
+    ]
+
+
+# --------------------------------------------------------------------------
+# What the coordinator sees is what was read
+# --------------------------------------------------------------------------
+def _hidden_actions(path: Path, state: str, visible_copy: bool) -> Path:
+    """Staff's visible sheet says 16 On track and 9 At risk; a hidden Actions sheet says
+    all 25 are Complete."""
+    statuses = ["On track"] * 16 + ["At risk"] * 9
+    write_plan(path, PLAN, [action(str(i), status="Complete") for i in range(25)])
+    book = openpyxl.load_workbook(path)
+    hidden = book["Actions"]
+    if visible_copy:
+        seen = book.copy_worksheet(hidden)
+        seen.title = "Actions (2)"
+        header = [cell.value for cell in seen[1]]
+        for row, status in enumerate(statuses, start=2):
+            seen.cell(row, header.index("Status") + 1, status)
+    hidden.sheet_state = state
+    book.active = book.sheetnames.index("Plan")
+    book.save(path)
+    return path
+
+
+@pytest.mark.parametrize("state", ["hidden", "veryHidden"])
+def test_a_hidden_actions_sheet_is_read_as_staff_see_it_and_is_an_error(tmp_path, state):
+    from xltools.read import read_plan
+    from xltools.validate import validate
+
+    path = _hidden_actions(tmp_path / "plan.xlsx", state, visible_copy=True)
+    table = read_plan(path)
+    assert table.actions_sheet == "Actions (2)"
+    statuses = [record["Status"] for record in table.records]
+    assert (statuses.count("On track"), statuses.count("At risk")) == (16, 9)
+    report = validate([path]).files[0]
+    assert report.status == "invalid"
+    [finding] = [f for f in report.findings if f.code == "hidden-actions-sheet"]
+    assert (finding.severity, finding.sheet) == ("error", "Actions")
+    how = "very hidden (only a macro can show it)" if state == "veryHidden" else "hidden"
+    assert finding.message == (
+        f"The 'Actions' sheet is {how}; the table staff see, on sheet 'Actions (2)', was read "
+        "instead. Delete the hidden sheet or unhide it and move the actions onto it."
+    )
+    result = consolidate(path.parent, WEEK1)
+    assert {row["Status"] for row in result.rows} == {"On track", "At risk"}
+    assert result.outcome is Outcome.PROBLEMS
+
+
+def test_a_hidden_actions_sheet_with_nothing_visible_instead_is_read_and_an_error(tmp_path):
+    from xltools.validate import validate
+
+    path = _hidden_actions(tmp_path / "plan.xlsx", "hidden", visible_copy=False)
+    report = validate([path]).files[0]
+    assert len(report.table.records) == 25
+    [finding] = [f for f in report.findings if f.code == "hidden-actions-sheet"]
+    assert finding.message.startswith(
+        "The 'Actions' sheet is hidden: staff cannot see the actions that were read."
+    )
+
+
+# --------------------------------------------------------------------------
+# Locks, kills and leftovers
+# --------------------------------------------------------------------------
+def _race(path: Path, start, tried, held, contenders: int) -> None:
+    from xltools.locks import LockHeld
+    from xltools.weekly import RunLock
+
+    start.wait()
+    try:
+        with RunLock(path):
+            with held.get_lock():
+                held.value += 1
+            # Hold it until every other contender has tried.
+            while tried.value < contenders - 1:
+                time.sleep(0.005)
+    except LockHeld:
+        with tried.get_lock():
+            tried.value += 1
+
+
+def test_the_weekly_lock_has_exactly_one_holder_when_eight_runs_race(tmp_path):
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork")
+    path = tmp_path / "registers" / ".xltools-weekly.lock"
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    for round_ in range(40):
+        setup = round_ % 3
+        path.parent.mkdir(exist_ok=True)
+        if setup == 1:
+            path.write_text("")  # an empty lock file (a run killed as it began)
+        elif setup == 2:
+            path.write_text(f"{dead.pid}\n")  # a dead run's lock
+        start = context.Barrier(8)
+        tried, held = context.Value("i", 0), context.Value("i", 0)
+        racers = [
+            context.Process(target=_race, args=(path, start, tried, held, 8)) for _ in range(8)
+        ]
+        for racer in racers:
+            racer.start()
+        for racer in racers:
+            racer.join(60)
+        assert [racer.exitcode for racer in racers] == [0] * 8
+        assert (held.value, tried.value) == (1, 7), f"round {round_}"
+
+
+KILLABLE = """
+import sys
+from xltools.consolidate import consolidate
+consolidate(sys.argv[1], workers=int(sys.argv[2]), register=sys.argv[3])
+"""
+
+
+def _children(pid: int) -> set[int]:
+    try:
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    except OSError:
+        return set()
+    return {int(child) for child in text.split()}
+
+
+def _gone(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return True
+    return state in ("Z", "X")  # a zombie has exited; only its parent's record is left
+
+
+@pytest.mark.parametrize("workers", [1, 2], ids=["one-reader", "reader-pool"])
+def test_kill_9_of_the_main_process_leaves_no_readers_and_the_next_run_cleans_up(tmp_path, workers):
+    import tempfile
+
+    inbox = _plans(tmp_path / "inbox", count=30, actions=30)
+    out = tmp_path / "out"
+    out.mkdir()
+    main = subprocess.Popen(
+        [sys.executable, "-c", KILLABLE, str(inbox), str(workers), str(out / "register.xlsx")],
+        env=PYTHON_ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        readers: set[int] = set()
+        while not readers and time.monotonic() < deadline and main.poll() is None:
+            readers = _children(main.pid)
+            time.sleep(0.01)
+        assert readers, "no reader process was seen"
+        main.kill()
+        main.wait()
+        deadline = time.monotonic() + 10
+        while not all(_gone(pid) for pid in readers) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert all(_gone(pid) for pid in readers), "readers outlived the main process"
+    finally:
+        if main.poll() is None:
+            main.kill()
+            main.wait()
+    # Leftovers: the killed run's, one of a process still running, one someone else made.
+    temporary = Path(tempfile.gettempdir())
+    ours = [
+        temporary / f"xltools-{main.pid}-chunks-test",
+        out / f".register.xltools-{main.pid}-x.tmp.xlsx",
+    ]
+    ours[0].mkdir(exist_ok=True)
+    ours[1].write_bytes(b"half a register")
+    alive = out / f".register.xltools-{os.getpid()}-y.tmp.xlsx"
+    alive.write_bytes(b"a run still going")
+    theirs = out / ".register.other-tool.tmp.xlsx"
+    theirs.write_bytes(b"not ours")
+    consolidate(inbox, WEEK1, register=out / "register.xlsx")
+    assert not any(path.exists() for path in ours)
+    assert not list(temporary.glob(f"xltools-{main.pid}-*"))
+    assert alive.exists() and theirs.exists()
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        ["register.xlsx", alive.name, theirs.name]
+    )

@@ -150,20 +150,97 @@ def empty(good, tmp_path):
     return path
 
 
+def _sheet_xml(good, tmp_path, name, change):
+    """A copy of the good plan with its Actions sheet's XML changed."""
+
+    def edit(member, data):
+        return change(data) if member == "xl/worksheets/sheet2.xml" else data
+
+    return rewrite(good, tmp_path / name, edit)
+
+
+def out_of_grid(good, tmp_path):
+    """A cell past XFD1048576, as a damaged or hand-made file has it."""
+    return _sheet_xml(
+        good, tmp_path, "grid.xlsx", lambda d: d.replace(b'r="C3"', b'r="XFE16777217"')
+    )
+
+
+def lower_case_reference(good, tmp_path):
+    return _sheet_xml(
+        good, tmp_path, "lower.xlsx", lambda d: d.replace(b'r="C3"', b'r="xfd1048576"')
+    )
+
+
+def row_zero(good, tmp_path):
+    return _sheet_xml(good, tmp_path, "zero.xlsx", lambda d: d.replace(b'r="C3"', b'r="C0"'))
+
+
+def many_far_values(good, tmp_path):
+    """Not a stray or two: values scattered to the grid's edge (absurd, with values)."""
+    cells = b"".join(
+        b'<row r="%d"><c r="XF%s%d" t="inlineStr"><is><t>x</t></is></c></row>'
+        % (1_000_000 + n, b"ABCD"[n % 4 : n % 4 + 1], 1_000_000 + n)
+        for n in range(40)
+    )
+    return _sheet_xml(
+        good, tmp_path, "many.xlsx", lambda d: d.replace(b"</sheetData>", cells + b"</sheetData>")
+    )
+
+
+def _damage_member(good, tmp_path, name, damage):
+    """Damage the compressed bytes of the Actions sheet in place (zip headers intact)."""
+    data = bytearray(good.read_bytes())
+    with zipfile.ZipFile(good) as archive:
+        info = archive.getinfo("xl/worksheets/sheet2.xml")
+    with open(good, "rb") as handle:
+        handle.seek(info.header_offset + 26)
+        skip = int.from_bytes(handle.read(2), "little") + int.from_bytes(handle.read(2), "little")
+    start = info.header_offset + 30 + skip
+    damage(data, start, info.compress_size)
+    path = tmp_path / name
+    path.write_bytes(bytes(data))
+    return path
+
+
+def bad_crc(good, tmp_path):
+    def flip(data, start, size):
+        data[start + size // 2] ^= 0x55
+
+    return _damage_member(good, tmp_path, "crc.xlsx", flip)
+
+
+def truncated_deflate(good, tmp_path):
+    def cut(data, start, size):
+        data[start + 2 : start + size] = b"\xff" * (size - 2)
+
+    return _damage_member(good, tmp_path, "deflate.xlsx", cut)
+
+
+def html_as_xls(good, tmp_path):
+    path = tmp_path / "report.xls"
+    path.write_text("<html><body><table><tr><td>1</td></tr></table></body></html>")
+    return path
+
+
 HOSTILE = [
-    (zip_bomb, "compressed more than 100:1"),
+    (zip_bomb, "compressed more than 100:1 (a zip bomb)"),
     (doctype, "contains a DOCTYPE declaration"),
-    (far_cell, "sheet 'Actions' has cells out to XFD1048576, far beyond any plan's table"),
-    (far_cell_attributes_reordered, "sheet 'Actions' has cells out to XFD1048576"),
-    (deep_narrow, "cells out to Z200000, far beyond any plan's table (5,200,000 cells"),
-    (duplicate_member, "holds the part xl/workbook.xml twice"),
+    (out_of_grid, "reference 'XFE16777217' outside Excel's grid (A1:XFD1048576)"),
+    (lower_case_reference, "reference 'xfd1048576' outside Excel's grid"),
+    (row_zero, "reference 'C0' outside Excel's grid"),
+    (many_far_values, "has values out to XFD1000039, far beyond any plan's table"),
+    (duplicate_member, "holds the part xl/workbook.xml twice (a duplicate part"),
     (bzip2, "unsupported compression method"),
     (encrypted, "password-protected (encrypted)"),
     (old_xls, "old-style Excel 97-2003 (.xls) workbook"),
     (renamed_csv, "CSV or text file renamed to .xlsx"),
-    (renamed_html, "web page (HTML) renamed to .xlsx"),
+    (renamed_html, "web page (HTML) saved with an .xlsx name"),
+    (html_as_xls, "web page (HTML) saved with an .xls name"),
     (renamed_ods, "OpenDocument spreadsheet (.ods) renamed to .xlsx"),
     (truncated, "damaged or incomplete"),
+    (bad_crc, "damaged or incomplete"),
+    (truncated_deflate, "damaged or incomplete"),
     (empty, "the file is empty (0 bytes)"),
 ]
 
@@ -259,3 +336,102 @@ def test_annotated_copy_says_what_it_could_not_keep(tmp_path):
     sheet = openpyxl.load_workbook(tmp_path / "out" / path.name)["Validation"]
     labels = {row[0].value: row[1].value for row in sheet.iter_rows() if row[0].value}
     assert labels["Not in this copy"].startswith("1 picture on sheet Actions (Picture 1)")
+
+
+CALAMINE_READS = (
+    "import sys; from python_calamine import CalamineWorkbook; "
+    "CalamineWorkbook.from_path(sys.argv[1]).get_sheet_by_name('Actions').to_python()"
+)
+
+
+@pytest.mark.parametrize("make", [out_of_grid, lower_case_reference, far_cell])
+def test_without_the_pre_scan_these_files_really_abort_the_reader(good, tmp_path, make):
+    """Not a theory: the Rust reader aborts the whole interpreter on each of these."""
+    import signal
+    import subprocess
+    import sys
+
+    path = make(good, tmp_path)
+    run = subprocess.run([sys.executable, "-c", CALAMINE_READS, str(path)], capture_output=True)
+    assert run.returncode == -signal.SIGABRT
+
+
+@pytest.mark.parametrize(
+    ("make", "cell"),
+    [
+        (far_cell, "XFD1048576"),
+        (far_cell_attributes_reordered, "XFD1048576"),
+        (deep_narrow, "Z200000"),
+    ],
+)
+def test_a_far_stray_value_is_the_table_plus_a_warning_naming_it(good, tmp_path, make, cell):
+    path = make(good, tmp_path)
+    table = read_plan(path)
+    assert table.missing_columns  # the little table in these files was read
+    assert [(n.code, n.severity, n.sheet, n.cell) for n in table.notes] == [
+        ("stray-cell", "warning", "Actions", cell)
+    ]
+    result = CliRunner().invoke(cli, ["validate", str(path)])
+    assert (
+        f"{path}  Actions!{cell}  warning: A value at {cell}, far outside the table, was not "
+        "read: delete it (or move it into the table) and save again." in result.output
+    )
+    assert "could not be read" not in result.output
+
+
+def test_a_stray_value_beside_a_real_plan_leaves_the_plan_whole(good, tmp_path):
+    def add_stray(data):
+        stray = b'<row r="1048576"><c r="XFD1048576" t="inlineStr"><is><t>oops</t></is></c></row>'
+        return data.replace(b"</sheetData>", stray + b"</sheetData>")
+
+    path = _sheet_xml(good, tmp_path, "stray.xlsx", add_stray)
+    table, clean = read_plan(path), read_plan(good)
+    assert table.records == clean.records and table.columns == clean.columns
+    report = validate([path])
+    assert [(f.code, f.cell) for f in report.files[0].findings] == [("stray-cell", "XFD1048576")]
+    assert report.outcome is Outcome.OK
+
+
+def _styled_to_the_edge(good, tmp_path, name, rows):
+    """Whole columns and rows formatted by staff: styled empty cells out to XFD1048576,
+    and (``rows``) every row down to 1,048,576 styled and empty."""
+
+    def style(data):
+        body = b'<row r="1048576" s="1" customFormat="1"><c r="XFD1048576" s="1"/></row>'
+        if rows:
+            body = b"".join(
+                b'<row r="%d" s="1" customFormat="1"><c r="A%d" s="1"/><c r="XFD%d" s="1"/></row>'
+                % (n, n, n)
+                for n in range(10, 1_048_577)
+            )
+        return data.replace(b'<c r="A1"', b'<c r="XFD1" s="1"/><c r="A1"', 0).replace(
+            b"</sheetData>", body + b"</sheetData>"
+        )
+
+    return _sheet_xml(good, tmp_path, name, style)
+
+
+@pytest.mark.parametrize("rows", [False, True], ids=["last-cell", "a-million-rows"])
+def test_a_sheet_styled_to_the_edge_is_read_as_its_table(good, tmp_path, rows):
+    path = _styled_to_the_edge(good, tmp_path, f"styled-{rows}.xlsx", rows)
+    assert path.stat().st_size < 20 * 1024 * 1024
+    table, clean = read_plan(path), read_plan(good)
+    assert table.records == clean.records and table.notes == []
+    assert validate([path]).outcome is Outcome.OK
+
+
+def test_reading_a_million_styled_rows_stays_in_bounded_memory(good, tmp_path):
+    """Peak memory of a reader process of its own (not time: no test fails on the clock)."""
+    import subprocess
+    import sys
+
+    path = _styled_to_the_edge(good, tmp_path, "styled.xlsx", rows=True)
+    # VmHWM: this process's own peak (ru_maxrss would carry the parent's over exec).
+    script = (
+        "import sys; from xltools.read import read_plan; read_plan(sys.argv[1]); "
+        "print(open('/proc/self/status').read().split('VmHWM:')[1].split()[0])"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", script, str(path)], capture_output=True, text=True, check=True
+    )
+    assert int(run.stdout) < 400 * 1024  # KB: the sheet's XML (90 MB) and one pass over it

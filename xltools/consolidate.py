@@ -27,7 +27,7 @@ from pathlib import Path
 
 from xltools import catalogue, model
 from xltools.cells import EXCEL_CELL_LIMIT, clean_text, fits_in_cell
-from xltools.errors import XltoolsError
+from xltools.errors import XltoolsError, shown
 from xltools.fileio import remove_leftovers
 from xltools.findings import ERROR, FileReport, Finding, findings_in_words, outcome_of
 from xltools.gcpause import paused_gc
@@ -85,7 +85,7 @@ class PlanSummary:
 
     def to_dict(self) -> dict:
         return {
-            "path": str(self.path),
+            "path": shown(self.path),
             "organisation": self.organisation,
             "service": self.service,
             "plan_title": self.plan_title,
@@ -122,7 +122,7 @@ class Problem:
 
     def to_dict(self) -> dict:
         return {
-            "path": str(self.path),
+            "path": shown(self.path),
             "kind": self.kind,
             "reason": self.reason,
             "findings": [f.to_dict() for f in self.findings],
@@ -161,10 +161,10 @@ class Consolidation:
         """A file as the coordinator knows it: relative to the inbox."""
         if self.inbox is not None:
             try:
-                return str(Path(path).relative_to(self.inbox))
+                return shown(Path(path).relative_to(self.inbox))
             except ValueError:
                 pass
-        return str(path)
+        return shown(path)
 
     @property
     def table(self):
@@ -251,7 +251,7 @@ class Consolidation:
             "problems": [p.to_dict() for p in self.problems],
             "changes": [c.to_dict() for c in self.changes],
             "not_returned": [n.to_dict() for n in self.not_returned],
-            "skipped": [{"path": str(p), "reason": r} for p, r in self.skipped],
+            "skipped": [{"path": shown(p), "reason": r} for p, r in self.skipped],
             "register": [{k: _json_value(v) for k, v in row.items()} for row in self.rows],
             **(
                 {
@@ -397,7 +397,7 @@ def _consolidate(
             stack.enter_context(
                 FileLock(
                     history.with_name(f".{history.name}.lock"),
-                    "another xltools consolidate on the same history",
+                    "another xltools consolidate is using the same history",
                     "wait for it to finish, then run again",
                 )
             )

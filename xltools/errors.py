@@ -12,7 +12,14 @@ that sets it (``(--history)``) when it catches the error.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+
+
+def shown(path: str | Path) -> str:
+    """A file name as text that can always be printed or stored: bytes that are not
+    UTF-8 (a name made on another system) shown as \\xNN, never a crash."""
+    return os.fsencode(str(path)).decode("utf-8", "backslashreplace")
 
 
 class XltoolsError(Exception):
@@ -27,7 +34,7 @@ class XltoolsError(Exception):
         self.setting = setting  # the library argument at fault, for the CLI to name its option
 
     def __str__(self) -> str:
-        return f"{self.path}: {self.message}" if self.path is not None else self.message
+        return f"{shown(self.path)}: {self.message}" if self.path is not None else self.message
 
 
 class UnreadableWorkbook(XltoolsError):

@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from xltools.errors import shown
 from xltools.outcome import Outcome
 from xltools.words import plural
 
@@ -94,7 +95,7 @@ class FileReport:
 
     def to_dict(self) -> dict:
         result = {
-            "path": str(self.path),
+            "path": shown(self.path),
             "status": self.status,
             "findings": [f.to_dict() for f in self.findings],
             "checks": [c.to_dict() for c in self.checks],
@@ -121,7 +122,7 @@ class ValidationReport:
             "outcome": self.outcome.value,
             "rule_pack": self.rule_pack,
             "files": [f.to_dict() for f in self.files],
-            "skipped": [{"path": str(p), "reason": r} for p, r in self.skipped],
+            "skipped": [{"path": shown(p), "reason": r} for p, r in self.skipped],
         }
 
 

@@ -42,8 +42,8 @@ class LockHeld(XltoolsError):
 
 
 class FileLock:
-    """An exclusive lock on ``path``, held for a ``with`` block; ``what`` names the work
-    in the message another run gets ("another weekly run")."""
+    """An exclusive lock on ``path``, held for a ``with`` block. Another run is told
+    ``what`` holds it (with its process id) and ``advice``."""
 
     def __init__(self, path: str | Path, what: str, advice: str = "wait for it to finish") -> None:
         self.path, self.what, self.advice = Path(path), what, advice
@@ -57,7 +57,7 @@ class FileLock:
                 holder = _read_holder(handle)
                 os.close(handle)
                 by = f" (process {holder})" if holder else ""
-                raise LockHeld(f"{self.what}{by} is using this: {self.advice}", self.path)
+                raise LockHeld(f"{self.what}{by}: {self.advice}", self.path)
             # The holder before us may have removed the file between our open and our
             # lock: then we hold a lock on a file nobody else can see. Try again.
             try:

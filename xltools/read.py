@@ -27,8 +27,10 @@ say so. Any other text in a date column (``March 2004``) stays text.
 from __future__ import annotations
 
 import datetime as dt
+import io
 import re
 import zipfile
+import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -38,10 +40,13 @@ from xltools import model
 from xltools.cells import column_index, column_letters
 from xltools.dates import exact_date
 from xltools.errors import UnreadableWorkbook
+from xltools.findings import ERROR, WARNING, Finding
 
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
 XML_QUOTES = {"&quot;": '"', "&apos;": "'"}
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+# Finding codes of the reader's own (to join the findings catalogue).
+HIDDEN_ACTIONS_SHEET, STRAY_CELL = "hidden-actions-sheet", "stray-cell"
 
 
 @dataclass(frozen=True)
@@ -74,6 +79,8 @@ class Inspection:
 
     sheet_parts: dict[str, str]  # sheet name -> zip member of its XML
     error_cells: dict[str, dict[tuple[int, int], str]]  # sheet -> (row, col) 0-based -> #REF!
+    strays: dict[str, list[str]] = field(default_factory=dict)  # sheet -> ["XFD1048576"]
+    hidden: dict[str, str] = field(default_factory=dict)  # sheet -> "hidden", "veryHidden"
 
 
 @dataclass
@@ -91,6 +98,7 @@ class PlanTable:
     missing_columns: list[str] = field(default_factory=list)
     records: list[dict[str, object]] = field(default_factory=list)
     source_rows: list[int] = field(default_factory=list)  # 1-based sheet rows
+    notes: list[Finding] = field(default_factory=list)  # what reading found: hidden, strays
     # Values read as something other than the text typed: (record index, column) -> the
     # text as typed. A date typed as text ('31/03/2004) is read as that date; a status
     # typed in another case or spacing ("complete ") as the status. The rules warn.
@@ -183,7 +191,10 @@ def _sniff_non_zip(path: Path, head: bytes) -> str:
         )
     text = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
     if text.startswith((b"<!doctype html", b"<html", b"<table", b"<meta")):
-        return "this is a web page (HTML) renamed to .xlsx: open it in Excel and save as .xlsx"
+        return (
+            f"this is a web page (HTML) saved with an {path.suffix or 'Excel'} name, not a "
+            "workbook: open it in Excel and save it as an Excel Workbook (.xlsx)"
+        )
     if text.startswith(b"{\\rtf"):
         return "this is a Rich Text document, not a workbook: send the plan as an .xlsx workbook"
     if text.startswith(b"%pdf"):
@@ -208,14 +219,30 @@ def _sniff_non_zip(path: Path, head: bytes) -> str:
 _DOCTYPE = re.compile(rb"<!DOCTYPE", re.IGNORECASE)
 # The first element start tag: a DOCTYPE can only stand before it, in the prolog.
 _ROOT_START = re.compile(rb"<[A-Za-z_]")
-# A reference past column Z or row 99,999. A sheet with none (nearly every plan)
-# cannot reach past Z99999, so one quick search settles its extent.
-_FAR_REF = re.compile(rb'r="(?:[A-Z]{2}|[A-Z]?[0-9]{6})')
+# A reference that is not a plain one within Z99999 (past column Z or row 99,999,
+# lower case, malformed). A sheet with none (nearly every plan) is settled by this
+# one quick search; any other has every reference checked against Excel's grid.
+# Writers put one space before an attribute; other white space is made a space first.
+_ODD_REF = re.compile(rb' r="(?![A-Z]?[1-9][0-9]{0,4}")')
+_OTHER_SPACE_REF = re.compile(rb'[\t\r\n]r="')
 _SMALL_EXTENT_CELLS = 99_999 * 26
-_CELL_REF_FIRST = re.compile(rb'<c r="([A-Z]{1,3})([0-9]{1,7})"')
-_ROW_REF_FIRST = re.compile(rb'<row r="([0-9]{1,7})"')
-_CELL_COLUMN = re.compile(rb'<c\b[^>]*?\br="([A-Z]{1,3})[0-9]')
-_ROW_NUMBER = re.compile(rb'<(?:row|c)\b[^>]*?\br="[A-Z]{0,3}([0-9]{1,7})"')
+# A reference outside A1:XFD1048576: not letters then a row number at all, a row past
+# 1,048,576, or a column past XFD. One search in C, however many cells a sheet has.
+_BAD_REF = re.compile(
+    rb' r="('
+    rb'(?![A-Z]{0,3}[1-9][0-9]{0,6}")[^"]{0,20}'
+    rb"|[A-Z]{0,3}(?:[2-9][0-9]{6}|1[1-9][0-9]{5}|10[5-9][0-9]{4}|1049[0-9]{3}"
+    rb"|1048[6-9][0-9]{2}|10485[89][0-9]|104857[7-9])"
+    rb"|(?:[YZ][A-Z]{2}|X[G-Z][A-Z]|XF[E-Z])[0-9]{1,7}"
+    rb')"'
+)
+# What a cell holds (a value, inline text or a formula); its cell is the <c before it.
+_CONTENT = re.compile(rb"<(?:v|is|f)[ >/]")
+_CELL_REF = re.compile(rb' r="([A-Z]{1,3})([0-9]{1,7})"')
+EXCEL_ROWS, EXCEL_COLUMNS = 1_048_576, 16_384
+# Values this many empty rows below, or columns right of, the rest are strays (someone
+# typed in XFD1048576), left out with a warning; more than MAX_STRAY_CELLS is no plan.
+STRAY_GAP_ROWS, STRAY_GAP_COLUMNS, MAX_STRAY_CELLS = 10_000, 1_000, 20
 _ERROR_CELL = re.compile(
     rb'<c\b(?=[^>]*\bt="e")[^>]*?\br="([A-Z]{1,3})([0-9]{1,7})"[^>]*>(.*?)</c>', re.DOTALL
 )
@@ -244,8 +271,9 @@ def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limits: Limits
     return b"".join(chunks)
 
 
-def _sheet_parts(archive: zipfile.ZipFile, read) -> dict[str, str]:
-    """Map sheet names to their XML members via workbook.xml and its relationships."""
+def _sheet_parts(archive: zipfile.ZipFile, read) -> tuple[dict[str, str], dict[str, str]]:
+    """Map sheet names to their XML members via workbook.xml and its relationships; and
+    the hidden sheets to their state ("hidden" or "veryHidden")."""
     workbook_xml = read("xl/workbook.xml")
     rels_xml = (
         read("xl/_rels/workbook.xml.rels") if _has(archive, "xl/_rels/workbook.xml.rels") else b""
@@ -259,13 +287,17 @@ def _sheet_parts(archive: zipfile.ZipFile, read) -> dict[str, str]:
         absolute = target.startswith("/")
         targets[rel_id] = target.lstrip("/") if absolute else str(PurePosixPath("xl") / target)
     parts: dict[str, str] = {}
+    states: dict[str, str] = {}
     for match in _SHEET_ENTRY.finditer(workbook_xml):
         attributes = dict(_ATTRIBUTE.findall(match.group(1)))
         name = unescape(attributes.get(b"name", b"").decode("utf-8", "replace"), XML_QUOTES)
         rel_id = next((v.decode() for k, v in attributes.items() if k.endswith(b":id")), "")
         if rel_id in targets:
             parts[name] = targets[rel_id]
-    return parts
+        state = attributes.get(b"state", b"visible").decode("ascii", "replace")
+        if state != "visible":
+            states[name] = state
+    return parts, states
 
 
 def _has(archive: zipfile.ZipFile, name: str) -> bool:
@@ -287,6 +319,14 @@ def inspect_workbook(
     ``sheets_to_scan`` (default: all) are pre-scanned for their extent and error cells.
     """
     path = Path(path)
+    try:
+        str(path).encode("utf-8")
+    except UnicodeEncodeError:
+        raise _refuse(
+            path,
+            "the file name is not valid text (it was probably made on another system): rename "
+            "the file and run again",
+        ) from None
     if not path.exists():
         raise _refuse(path, "no such file")
     if path.is_dir():
@@ -317,7 +357,9 @@ def inspect_workbook(
         if len(set(names)) != len(names):
             duplicate = next(n for n in names if names.count(n) > 1)
             raise _refuse(
-                path, f"the file holds the part {duplicate} twice (a tampered or damaged file)"
+                path,
+                f"the file holds the part {duplicate} twice (a duplicate part: a tampered or "
+                "damaged file): ask for it to be saved again from Excel and sent again",
             )
         if "mimetype" in names:
             mimetype = archive.read("mimetype")[:100]
@@ -361,8 +403,7 @@ def inspect_workbook(
                 raise _refuse(
                     path,
                     f"part {info.filename} is compressed more than "
-                    f"{limits.max_compression_ratio:.0f}:1 (a zip bomb?): the workbook was not "
-                    "read",
+                    f"{limits.max_compression_ratio:.0f}:1 (a zip bomb): the workbook was not read",
                 )
         if total > limits.max_total_bytes:
             raise _refuse(
@@ -395,7 +436,7 @@ def inspect_workbook(
                         f"part {info.filename} contains a DOCTYPE declaration, which "
                         "workbooks never need (possible XML entity attack): not read",
                     )
-            sheet_parts = _sheet_parts(archive, read)
+            sheet_parts, states = _sheet_parts(archive, read)
             scan = (
                 sheet_parts
                 if sheets_to_scan is None
@@ -406,17 +447,20 @@ def inspect_workbook(
                 }
             )
             errors: dict[str, dict[tuple[int, int], str]] = {}
+            strays: dict[str, list[str]] = {}
             for name, member in scan.items():
                 if not _has(archive, member):
                     continue
-                errors[name] = _scan_sheet(path, name, read(member), limits)
-        except (zipfile.BadZipFile, EOFError, OSError, ValueError) as error:
+                errors[name], found = _scan_sheet(path, name, read(member), limits)
+                if found:
+                    strays[name] = found
+        except (zipfile.BadZipFile, EOFError, OSError, ValueError, zlib.error):
             raise _refuse(
                 path,
-                f"the workbook is damaged or incomplete ({error}): ask for it to be saved and "
-                "sent again",
+                "the workbook is damaged or incomplete (a part of it cannot be unpacked): ask "
+                "for it to be saved and sent again",
             ) from None
-    return Inspection(sheet_parts, errors)
+    return Inspection(sheet_parts, errors, strays, states)
 
 
 def _prolog(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
@@ -436,36 +480,96 @@ def _prolog(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
     return seen
 
 
-def _extent(data: bytes) -> tuple[int, int]:
-    """The last row (1-based) and column (0-based) any cell or row of a sheet claims."""
-    cells = _CELL_REF_FIRST.findall(data)
-    rows = _ROW_REF_FIRST.findall(data)
-    if len(cells) == data.count(b"<c ") and len(rows) == data.count(b"<row "):
-        # Every element put its r= first, as Excel and most writers do: the quick way.
-        numbers = [*rows, *(number for _, number in cells)]
-        letters = {letters for letters, _ in cells}
-    else:
-        numbers = _ROW_NUMBER.findall(data)
-        letters = set(_CELL_COLUMN.findall(data))
-    max_row = max(map(int, numbers), default=0)
-    widest = max(letters, key=lambda text: (len(text), text), default=b"")
-    return max_row, column_index(widest.decode()) if widest else -1
-
-
-def _scan_sheet(path: Path, sheet: str, data: bytes, limits: Limits) -> dict[tuple[int, int], str]:
-    """Refuse a sheet whose cells reach far beyond any table; find its error cells."""
-    if limits.max_sheet_cells >= _SMALL_EXTENT_CELLS and not _FAR_REF.search(data):
-        return _error_cells(data)  # every reference is within Z99999: nothing to measure
-    max_row, max_col = _extent(data)
-    cells = max_row * (max_col + 1)
-    if cells > limits.max_sheet_cells:
+def _check_grid(path: Path, sheet: str, data: bytes) -> None:
+    """Refuse a sheet with a reference outside A1:XFD1048576 or not a reference at all:
+    the Rust reader aborts the whole process on one (an allocation no ``try`` can catch)."""
+    bad = _BAD_REF.search(data)
+    if bad:
+        text = bad.group(1).decode("ascii", "replace")
         raise _refuse(
             path,
-            f"sheet '{sheet}' has cells out to {column_letters(max_col)}{max_row}, far beyond any "
-            f"plan's table ({cells:,} cells; the limit is {limits.max_sheet_cells:,}): delete "
-            "the stray rows and columns past the end of the table and save again",
+            f"sheet '{sheet}' has a cell reference '{text}' outside Excel's grid "
+            "(A1:XFD1048576): the workbook is damaged or was not made by a spreadsheet "
+            "program; ask for it to be saved again from Excel and sent again",
         )
-    return _error_cells(data)
+
+
+def _strays(cells: list[tuple[int, int]]) -> set[tuple[int, int]]:
+    """Values far below or right of all the rest: past a gap of STRAY_GAP_ROWS empty rows
+    or STRAY_GAP_COLUMNS empty columns."""
+
+    def beyond_gap(numbers: set[int], gap: int) -> int | None:
+        ordered = sorted(numbers)
+        for before, after in zip(ordered, ordered[1:], strict=False):
+            if after - before > gap:
+                return after
+        return None
+
+    first_far_row = beyond_gap({row for row, _ in cells}, STRAY_GAP_ROWS)
+    first_far_column = beyond_gap({column for _, column in cells}, STRAY_GAP_COLUMNS)
+    return {
+        (row, column)
+        for row, column in cells
+        if (first_far_row is not None and row >= first_far_row)
+        or (first_far_column is not None and column >= first_far_column)
+    }
+
+
+def _scan_sheet(
+    path: Path, sheet: str, data: bytes, limits: Limits
+) -> tuple[dict[tuple[int, int], str], list[str]]:
+    """Check a sheet's references and extent before the Rust reader sees it: its error
+    cells, and the stray values far outside its table (as "XFD1048576") to leave out.
+
+    Only cells holding something count: staff format whole columns and sheets, and a
+    styled empty cell at XFD1048576 costs the reader nothing.
+    """
+    if _OTHER_SPACE_REF.search(data):
+        data = re.sub(rb'\sr="', b' r="', data)
+    if limits.max_sheet_cells >= _SMALL_EXTENT_CELLS and not _ODD_REF.search(data):
+        return _error_cells(data), []  # every reference is within Z99999: nothing to measure
+    _check_grid(path, sheet, data)
+    cells = _valued_cells(data)
+    if _size(cells) <= limits.max_sheet_cells:
+        return _error_cells(data), []
+    strays = _strays(cells)
+    kept = [cell for cell in cells if cell not in strays]
+    if len(strays) > MAX_STRAY_CELLS or _size(kept) > limits.max_sheet_cells:
+        max_row = max(row for row, _ in cells)
+        max_column = max(column for _, column in cells)
+        raise _refuse(
+            path,
+            f"sheet '{sheet}' has values out to {column_letters(max_column)}{max_row}, far "
+            f"beyond any plan's table ({_size(cells):,} cells; the limit is "
+            f"{limits.max_sheet_cells:,}): delete the stray rows and columns past the end of "
+            "the table and save again",
+        )
+    return _error_cells(data), [f"{column_letters(c)}{r}" for r, c in sorted(strays)]
+
+
+def _valued_cells(data: bytes) -> list[tuple[int, int]]:
+    """(row, 0-based column) of every cell holding something: found from its content
+    back to its start tag, so a sheet of a million styled empty cells costs little."""
+    cells = []
+    start = 0
+    for content in _CONTENT.finditer(data):
+        if content.start() < start:
+            continue  # a second part of a cell already counted (a formula and its value)
+        tag = data.rfind(b"<c ", 0, content.start())
+        end = data.find(b">", tag)
+        reference = _CELL_REF.search(data, tag, end)
+        if tag < 0 or reference is None:
+            continue
+        cells.append((int(reference.group(2)), column_index(reference.group(1).decode())))
+        start = data.find(b"</c>", content.start())
+    return cells
+
+
+def _size(cells: list[tuple[int, int]]) -> int:
+    """How many cells a reader allocates for these: the rectangle from A1 to the farthest."""
+    if not cells:
+        return 0
+    return max(row for row, _ in cells) * (max(column for _, column in cells) + 1)
 
 
 def _error_cells(data: bytes) -> dict[tuple[int, int], str]:
@@ -557,7 +661,17 @@ class SafeWorkbook:
         self.inspection = inspect_workbook(self.path, sheets_to_scan=sheets, limits=limits)
         self._scanned = None if sheets is None else {name.strip().lower() for name in sheets}
         self._errors = {k.strip().lower(): v for k, v in self.inspection.error_cells.items()}
-        self._workbook = self._guard("the workbook", lambda: CalamineWorkbook.from_path(str(path)))
+        if self.inspection.strays:
+            # The reader gets a copy without the stray values, which it would allocate the
+            # whole grid for; they are reported (see read_plan), not read.
+            copy = _without_strays(self.path, self.inspection)
+            self._workbook = self._guard(
+                "the workbook", lambda: CalamineWorkbook.from_filelike(io.BytesIO(copy))
+            )
+        else:
+            self._workbook = self._guard(
+                "the workbook", lambda: CalamineWorkbook.from_path(str(path))
+            )
         self.sheet_names: list[str] = self._guard(
             "the workbook", lambda: list(self._workbook.sheet_names)
         )
@@ -587,6 +701,67 @@ class SafeWorkbook:
         return rows
 
 
+def _sheet_staff_see(
+    workbook: SafeWorkbook, hidden: str, limits: Limits
+) -> tuple[SafeWorkbook, str, list[list[object]]]:
+    """The first visible sheet holding an actions table, else the hidden Actions sheet."""
+    everything = SafeWorkbook(workbook.path, None, limits)  # every sheet inspected
+    for name in everything.sheet_names:
+        if name in everything.inspection.hidden or name == hidden:
+            continue
+        rows = everything.rows(name)
+        if locate_header(rows, limits.header_search_rows) is not None:
+            return everything, name, rows
+    return everything, hidden, everything.rows(hidden)
+
+
+def hidden_actions_finding(read_from: str, state: str, workbook: SafeWorkbook) -> Finding:
+    """The error that an Actions sheet is hidden, naming it and the sheet that was read."""
+    hidden = workbook.find_sheet(model.ACTIONS_SHEET) or model.ACTIONS_SHEET
+    how = "very hidden (only a macro can show it)" if state == "veryHidden" else "hidden"
+    if read_from != hidden:
+        what = (
+            f"The '{hidden}' sheet is {how}; the table staff see, on sheet '{read_from}', was "
+            f"read instead. Delete the hidden sheet or unhide it and move the actions onto it."
+        )
+    else:
+        what = (
+            f"The '{hidden}' sheet is {how}: staff cannot see the actions that were read. "
+            "Unhide it (right-click a sheet tab > Unhide) and check it."
+        )
+    return Finding(HIDDEN_ACTIONS_SHEET, ERROR, hidden, "", None, "", "", state, what)
+
+
+def stray_cell_finding(sheet: str, cell: str) -> Finding:
+    """The warning that a value far outside the table was left out."""
+    return Finding(
+        STRAY_CELL,
+        WARNING,
+        sheet,
+        cell,
+        None,
+        "",
+        "",
+        "",
+        f"A value at {cell}, far outside the table, was not read: delete it (or move it into "
+        "the table) and save again.",
+    )
+
+
+def _without_strays(path: Path, inspection: Inspection) -> bytes:
+    """The workbook, in memory, with the stray values of its sheets taken out."""
+    members = {inspection.sheet_parts[sheet]: refs for sheet, refs in inspection.strays.items()}
+    copy = io.BytesIO()
+    with zipfile.ZipFile(path) as source, zipfile.ZipFile(copy, "w") as target:
+        for info in source.infolist():
+            data = source.read(info)
+            for reference in members.get(info.filename, ()):
+                cell = rb'<c\b[^>]*?\br="' + reference.encode() + rb'"[^>]*?(?:/>|>.*?</c>)'
+                data = re.sub(cell, b"", data, count=1, flags=re.DOTALL)
+            target.writestr(info.filename, data)
+    return copy.getvalue()
+
+
 def read_plan(path: str | Path, limits: Limits = DEFAULT_LIMITS) -> PlanTable:
     """Read one plan workbook (inspected first). Raises UnreadableWorkbook."""
     path = Path(path)
@@ -604,8 +779,18 @@ def read_plan(path: str | Path, limits: Limits = DEFAULT_LIMITS) -> PlanTable:
             "there is no 'Actions' sheet: this is not a standard plan workbook (use "
             "'xltools import' for plans in other layouts)",
         )
+    state = workbook.inspection.hidden.get(actions_sheet)
+    if state is not None:
+        # What the coordinator sees must be what staff see: a table on a visible sheet
+        # is read instead of the hidden one, and either way the hiding is an error.
+        workbook, actions_sheet, rows = _sheet_staff_see(workbook, actions_sheet, limits)
+        table.notes.append(hidden_actions_finding(actions_sheet, state, workbook))
+    else:
+        rows = workbook.rows(actions_sheet)
+    for sheet, references in workbook.inspection.strays.items():
+        if sheet in (actions_sheet, plan_sheet):
+            table.notes.extend(stray_cell_finding(sheet, cell) for cell in references)
     table.actions_sheet = actions_sheet
-    rows = workbook.rows(actions_sheet)
     header = locate_header(rows, limits.header_search_rows)
     if header is None:
         raise _refuse(

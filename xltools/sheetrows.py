@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 import re
 import sys
 import time
@@ -335,10 +336,12 @@ def _rows_to_file(writer: RowWriter, rows: Sequence, start: int, stop: int, path
     partial.replace(path)  # only a finished file is ever taken
 
 
-def _second_halves_main(jobs: list[tuple[RowWriter, Sequence, int, int, Path]]) -> None:
+def _second_halves_main(
+    jobs: list[tuple[RowWriter, Sequence, int, int, Path]], parent: int
+) -> None:
     from xltools.workers import end_with_parent
 
-    end_with_parent()
+    end_with_parent(parent)
     for job in jobs:
         _rows_to_file(*job)
 
@@ -377,7 +380,9 @@ class _SecondHalves:
             )
         self._files = {sheet.name: job[-1] for sheet, job in zip(big, jobs, strict=True)}
         context = multiprocessing.get_context("fork")
-        self._process = context.Process(target=_second_halves_main, args=(jobs,), daemon=True)
+        self._process = context.Process(
+            target=_second_halves_main, args=(jobs, os.getpid()), daemon=True
+        )
         self._process.start()
 
     def __enter__(self) -> _SecondHalves:

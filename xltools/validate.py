@@ -34,7 +34,7 @@ from xltools.findings import FileReport, ValidationReport
 from xltools.gcpause import paused_gc
 from xltools.read import DEFAULT_LIMITS, Limits, PlanTable, discover, read_plan
 from xltools.rules import RulePack, load_pack, report_for, run_pack
-from xltools.workers import end_with_parent
+from xltools.workers import start_reader
 
 log = logging.getLogger(__name__)
 # Below this many files, reading in one process is quicker than starting workers.
@@ -58,7 +58,7 @@ def validate_tables(
     dates = [reporting_date or t.reporting_date or dt.date.today() for t in tables]
     results = run_pack(pack, tables, dates)
     return [
-        report_for(table.path, table, findings, runs, date)
+        report_for(table.path, table, [*table.notes, *findings], runs, date)
         for table, (findings, runs), date in zip(tables, results, dates, strict=True)
     ]
 
@@ -181,7 +181,7 @@ def _fork_and_read(paths: list[Path], limits: Limits) -> list[FileReport | PlanT
         status = 1
         try:
             os.close(receive)
-            end_with_parent(parent)
+            start_reader(parent)
             data = pickle.dumps(_read_all(paths, limits), protocol=pickle.HIGHEST_PROTOCOL)
             with os.fdopen(send, "wb") as pipe:
                 pipe.write(len(data).to_bytes(8, "little") + data)
@@ -318,7 +318,7 @@ class _Task:
         from concurrent.futures import ProcessPoolExecutor
 
         return ProcessPoolExecutor(
-            workers, self.context, initializer=end_with_parent, initargs=(os.getpid(),)
+            workers, self.context, initializer=start_reader, initargs=(os.getpid(),)
         )
 
     def _submit(self, pool, chunk: list[Path]):

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
 import time
 import tomllib
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ from importlib import resources
 from pathlib import Path
 
 from xltools.errors import XltoolsError
+from xltools.locks import FileLock
 from xltools.mail import DEFAULT_TIME_LIMIT, PASSWORD_ENVIRONMENT, SmtpSettings, security_for
 from xltools.outcome import Outcome
 from xltools.words import plural
@@ -222,49 +222,16 @@ def setup_logging(config: WeeklyConfig) -> None:
     LOG.setLevel(logging.INFO)
 
 
-class RunLock:
-    """A lock file that stops two weekly runs overlapping.
-
-    A lock left by a process that no longer exists (a crash, a reboot) is taken over.
-    """
+class RunLock(FileLock):
+    """The lock that stops two weekly runs overlapping (see :mod:`xltools.locks`): taken
+    atomically, and gone with the run that held it, so a crash never leaves it behind."""
 
     def __init__(self, path: Path) -> None:
-        self.path = path
-
-    def __enter__(self) -> RunLock:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        for _ in range(2):
-            try:
-                handle = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-            except FileExistsError:
-                if self._stale():
-                    self.path.unlink(missing_ok=True)
-                    continue
-                raise XltoolsError(
-                    "another weekly run is in progress (lock file present); if none is, "
-                    "delete the lock file",
-                    self.path,
-                ) from None
-            with os.fdopen(handle, "w") as lock:
-                lock.write(f"{os.getpid()}\n{dt.datetime.now().isoformat()}\n")
-            return self
-        raise XltoolsError("could not take the lock file", self.path)
-
-    def _stale(self) -> bool:
-        try:
-            pid = int(self.path.read_text().split()[0])
-        except (OSError, ValueError, IndexError):
-            return True
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return True
-        except PermissionError:
-            return False
-        return False
-
-    def __exit__(self, *exc_info) -> None:
-        self.path.unlink(missing_ok=True)
+        super().__init__(
+            path,
+            "another weekly run is in progress",
+            "wait for it to finish (its lock goes when it ends; there is nothing to delete)",
+        )
 
 
 def run_once(config: WeeklyConfig, reporting_date: dt.date | None = None) -> WeeklyResult:

@@ -31,6 +31,17 @@ def end_with_parent(parent: int | None = None) -> None:
     threading.Thread(target=_watch, args=(parent,), daemon=True, name="end-with-parent").start()
 
 
+def start_reader(parent: int) -> None:
+    """In a reader process: end with ``parent``; an abort in the reader is expected and
+    handled by the parent, so no Python traceback dump is added to the Rust reader's own
+    line (pytest's faulthandler would print one for every reader that aborts)."""
+    import faulthandler
+
+    end_with_parent(parent)
+    if faulthandler.is_enabled():
+        faulthandler.disable()
+
+
 def _watch(parent: int) -> None:
     while os.getppid() == parent:
         time.sleep(1.0)

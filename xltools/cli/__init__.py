@@ -16,7 +16,7 @@ import sys
 import click
 
 from xltools import __version__
-from xltools.errors import XltoolsError
+from xltools.errors import XltoolsError, shown
 from xltools.outcome import Outcome
 
 # The one table from a library result's outcome to the exit status.
@@ -98,14 +98,6 @@ def echo_json(data: object) -> None:
     import json
 
     click.echo(json.dumps(data, indent=2, ensure_ascii=False))
-
-
-def shown(path) -> str:
-    """A file name as it can be printed: bytes that are not text in the file system's
-    encoding (a name made on another system) shown as \\xNN, never a crash."""
-    import os
-
-    return os.fsencode(str(path)).decode("utf-8", "backslashreplace")
 
 
 def echo_error(message: str) -> None:

@@ -15,6 +15,7 @@ from xltools.cli import (
     refuse_overwrite,
     reporting_date_option,
     rules_option,
+    shown,
 )
 
 
@@ -88,12 +89,12 @@ def validate(paths, rules, reporting_date, as_json, annotate_dir, sign_key, forc
         for file_report in report.files:
             for finding in file_report.findings:
                 if file_report.status == "unreadable":
-                    click.echo(f"{file_report.path}: could not be read: {finding.message}")
+                    click.echo(f"{shown(file_report.path)}: could not be read: {finding.message}")
                 else:
-                    click.echo(f"{file_report.path}  {format_finding(finding)}")
+                    click.echo(f"{shown(file_report.path)}  {format_finding(finding)}")
             if file_report.status != "unreadable":
                 click.echo(
-                    f"{file_report.path}: {file_report.status}, "
+                    f"{shown(file_report.path)}: {file_report.status}, "
                     f"{plural(len(file_report.errors), 'error')}, "
                     f"{plural(len(file_report.warnings), 'warning')}, "
                     f"{plural(len(file_report.checks), 'check')} run"
