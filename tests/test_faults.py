@@ -484,7 +484,7 @@ def test_a_hidden_actions_sheet_is_read_as_staff_see_it_and_is_an_error(tmp_path
     assert (finding.severity, finding.sheet) == ("error", "Actions")
     how = "very hidden (only a macro can show it)" if state == "veryHidden" else "hidden"
     assert finding.message == (
-        f"The 'Actions' sheet is {how}; the table staff see, on sheet 'Actions (2)', was read "
+        f"The 'Actions' sheet is {how}: the table staff see, on sheet 'Actions (2)', was read "
         "instead. Delete the hidden sheet or unhide it and move the actions onto it."
     )
     result = consolidate(path.parent, WEEK1)

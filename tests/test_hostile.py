@@ -373,8 +373,9 @@ def test_a_far_stray_value_is_the_table_plus_a_warning_naming_it(good, tmp_path,
     ]
     result = CliRunner().invoke(cli, ["validate", str(path)])
     assert (
-        f"{path}  Actions!{cell}  warning: A value at {cell}, far outside the table, was not "
-        "read: delete it (or move it into the table) and save again." in result.output
+        f"{path}  Actions!{cell}  warning (Value far outside the table): A value at {cell}, far "
+        "outside the table, was not read: delete it (or move it into the table) and save again."
+        in result.output
     )
     assert "could not be read" not in result.output
 

@@ -55,6 +55,19 @@ def _add(code: str, severity: str, label: str, template: str) -> None:
 # Reading a workbook
 # --------------------------------------------------------------------------
 _add("unreadable", ERROR, "File could not be read", "{reason}")
+_add(
+    "hidden-actions-sheet",
+    ERROR,
+    "Actions sheet hidden",
+    "The '{hidden}' sheet is {how}: {consequence}",
+)
+_add(
+    "stray-cell",
+    WARNING,
+    "Value far outside the table",
+    "A value at {where}, far outside the table, was not read: delete it (or move it into the "
+    "table) and save again.",
+)
 
 # --------------------------------------------------------------------------
 # The plan's checks (rule packs name these codes; see rules/*.yaml)

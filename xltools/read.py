@@ -40,7 +40,7 @@ from xltools import model
 from xltools.cells import column_index, column_letters
 from xltools.dates import exact_date
 from xltools.errors import UnreadableWorkbook
-from xltools.findings import ERROR, WARNING, Finding
+from xltools.findings import Finding
 
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
 XML_QUOTES = {"&quot;": '"', "&apos;": "'"}
@@ -271,7 +271,12 @@ def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limits: Limits
     return b"".join(chunks)
 
 
-def _sheet_parts(archive: zipfile.ZipFile, read) -> tuple[dict[str, str], dict[str, str]]:
+def _sheet_parts(archive: zipfile.ZipFile, read) -> dict[str, str]:
+    """Map sheet names to their XML members via workbook.xml and its relationships."""
+    return _sheets(archive, read)[0]
+
+
+def _sheets(archive: zipfile.ZipFile, read) -> tuple[dict[str, str], dict[str, str]]:
     """Map sheet names to their XML members via workbook.xml and its relationships; and
     the hidden sheets to their state ("hidden" or "veryHidden")."""
     workbook_xml = read("xl/workbook.xml")
@@ -436,7 +441,7 @@ def inspect_workbook(
                         f"part {info.filename} contains a DOCTYPE declaration, which "
                         "workbooks never need (possible XML entity attack): not read",
                     )
-            sheet_parts, states = _sheet_parts(archive, read)
+            sheet_parts, states = _sheets(archive, read)
             scan = (
                 sheet_parts
                 if sheets_to_scan is None
@@ -717,35 +722,35 @@ def _sheet_staff_see(
 
 def hidden_actions_finding(read_from: str, state: str, workbook: SafeWorkbook) -> Finding:
     """The error that an Actions sheet is hidden, naming it and the sheet that was read."""
+    from xltools import catalogue
+
     hidden = workbook.find_sheet(model.ACTIONS_SHEET) or model.ACTIONS_SHEET
     how = "very hidden (only a macro can show it)" if state == "veryHidden" else "hidden"
     if read_from != hidden:
-        what = (
-            f"The '{hidden}' sheet is {how}; the table staff see, on sheet '{read_from}', was "
-            f"read instead. Delete the hidden sheet or unhide it and move the actions onto it."
+        consequence = (
+            f"the table staff see, on sheet '{read_from}', was read instead. Delete the hidden "
+            "sheet or unhide it and move the actions onto it."
         )
     else:
-        what = (
-            f"The '{hidden}' sheet is {how}: staff cannot see the actions that were read. "
-            "Unhide it (right-click a sheet tab > Unhide) and check it."
+        consequence = (
+            "staff cannot see the actions that were read. Unhide it (right-click a sheet tab "
+            "> Unhide) and check it."
         )
-    return Finding(HIDDEN_ACTIONS_SHEET, ERROR, hidden, "", None, "", "", state, what)
+    return catalogue.finding(
+        HIDDEN_ACTIONS_SHEET,
+        sheet=hidden,
+        value=state,
+        hidden=hidden,
+        how=how,
+        consequence=consequence,
+    )
 
 
 def stray_cell_finding(sheet: str, cell: str) -> Finding:
     """The warning that a value far outside the table was left out."""
-    return Finding(
-        STRAY_CELL,
-        WARNING,
-        sheet,
-        cell,
-        None,
-        "",
-        "",
-        "",
-        f"A value at {cell}, far outside the table, was not read: delete it (or move it into "
-        "the table) and save again.",
-    )
+    from xltools import catalogue
+
+    return catalogue.finding(STRAY_CELL, sheet=sheet, cell=cell, where=cell)
 
 
 def _without_strays(path: Path, inspection: Inspection) -> bytes:
