@@ -25,6 +25,7 @@ from xltools.consolidate import consolidate
 from xltools.errors import XltoolsError
 from xltools.history import MIGRATIONS, SCHEMA_VERSION, History
 from xltools.outcome import Outcome
+from xltools.rollup import consolidate_to
 from xltools.template import write_plan
 
 WEEK1 = dt.date(2003, 11, 24)
@@ -78,7 +79,7 @@ def _cli(*arguments: str) -> subprocess.CompletedProcess:
 def test_an_empty_or_missing_inbox_exits_2_and_writes_nothing(tmp_path):
     inbox = _plans(tmp_path / "inbox")
     history = tmp_path / "h.sqlite"
-    consolidate(inbox, WEEK1, history=history, register=tmp_path / "week1.xlsx")
+    consolidate_to(inbox, tmp_path / "week1.xlsx", WEEK1, history=history)
     before = history.read_bytes()
     empty = tmp_path / "empty"
     empty.mkdir()
@@ -144,7 +145,7 @@ def test_a_plan_missing_this_week_is_not_returned_not_gone(tmp_path):
 def test_a_register_that_cannot_be_written_leaves_the_history_at_last_week(tmp_path, fault):
     inbox = _plans(tmp_path / "inbox", count=3, actions=40)
     history = tmp_path / "h.sqlite"
-    consolidate(inbox, WEEK1, history=history, register=tmp_path / "week1.xlsx")
+    consolidate_to(inbox, tmp_path / "week1.xlsx", WEEK1, history=history)
     before = history.read_bytes()
     options = "size=24k" if fault == "disk full" else "size=1m,ro"
     with mounted(tmp_path / "out", options) as folder:
@@ -553,8 +554,8 @@ def test_the_weekly_lock_has_exactly_one_holder_when_eight_runs_race(tmp_path):
 
 KILLABLE = """
 import sys
-from xltools.consolidate import consolidate
-consolidate(sys.argv[1], workers=int(sys.argv[2]), register=sys.argv[3])
+from xltools.rollup import consolidate_to
+consolidate_to(sys.argv[1], sys.argv[3], workers=int(sys.argv[2]))
 """
 
 
@@ -614,10 +615,10 @@ def test_kill_9_of_the_main_process_leaves_no_readers_and_the_next_run_cleans_up
     alive.write_bytes(b"a run still going")
     theirs = out / ".register.other-tool.tmp.xlsx"
     theirs.write_bytes(b"not ours")
-    consolidate(inbox, WEEK1, register=out / "register.xlsx")
+    consolidate_to(inbox, out / "register.xlsx", WEEK1)
     assert not any(path.exists() for path in ours)
     assert not list(temporary.glob(f"xltools-{main.pid}-*"))
     assert alive.exists() and theirs.exists()
     assert sorted(p.name for p in out.iterdir()) == sorted(
-        ["register.xlsx", alive.name, theirs.name]
+        ["register.xlsx", "register.history.sqlite", alive.name, theirs.name]
     )

@@ -16,7 +16,7 @@ _LAZY = {
     "validate": ("xltools.validate", "validate"),
     "consolidate": ("xltools.consolidate", "consolidate"),
     # The weekly job's steps, as the commands and ``weekly`` run them.
-    "consolidate_to": ("xltools.consolidate", "consolidate_to"),
+    "consolidate_to": ("xltools.rollup", "consolidate_to"),
     "summarise_to": ("xltools.summary", "summarise_to"),
 }
 

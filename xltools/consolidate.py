@@ -312,17 +312,17 @@ def consolidate(
     progress: Callable[[Path], None] | None = None,
     workers: int | None = None,
     packs: str | Path | None = None,
-    register: str | Path | None = None,
+    before_commit: Callable[[Consolidation], object] | None = None,
 ) -> Consolidation:
     """Roll up every plan under ``inbox`` into one register (see the module docstring).
 
     ``workers``: processes reading the plans (default one per core for many files).
     ``packs``: the update packs' folder: its ledger's returns, extension requests and
     packs not returned join the result (``loop``), and its grants the history.
-    ``register``: the register workbook to write. With a ``history`` the two land
-    together: the week is committed to the history only once the register is written,
-    so a register that cannot be written (a full disk, a read-only folder, a kill)
-    leaves the history at the previous week.
+    ``before_commit``: called with the result before the week is committed to the
+    history; :func:`xltools.register.consolidate_to` writes the register there, so the
+    two land together: a register that cannot be written (a full disk, a read-only
+    folder, a kill) leaves the history at the previous week.
     """
     inbox = Path(inbox)
     if not inbox.is_dir():
@@ -334,7 +334,7 @@ def consolidate(
     reporting_date = reporting_date or dt.date.today()
     pack = rules if isinstance(rules, RulePack) else load_pack(rules)
     # What killed runs of this tool left (their temporary files and folders), only those.
-    remove_leftovers(*([Path(register).parent] if register is not None else []))
+    remove_leftovers()
     discovery = discover([inbox])
     if not discovery.workbooks:
         # An empty inbox is a wrong path or an unmounted drive far more often than a
@@ -346,8 +346,8 @@ def consolidate(
         )
     try:
         return _consolidate(
-            inbox, discovery, reporting_date, pack, history, limits, progress, workers, register,
-            packs,
+            inbox, discovery, reporting_date, pack, history, limits, progress, workers,
+            before_commit, packs,
         )  # fmt: skip
     except sqlite3.Error as error:
         raise history_error(Path(history), error) from None
@@ -359,36 +359,8 @@ def default_history(register: str | Path) -> Path:
     return register.with_name(f"{register.stem}.history.sqlite")
 
 
-def consolidate_to(
-    inbox: str | Path,
-    register: str | Path,
-    reporting_date: dt.date | None = None,
-    rules: str | Path | RulePack = "default",
-    history: str | Path | None = None,
-    packs: str | Path | None = None,
-    progress: Callable[[Path], None] | None = None,
-    workers: int | None = None,
-) -> Consolidation:
-    """The roll-up step: consolidate ``inbox``, keep the history, write the register.
-
-    What ``xltools consolidate`` and the weekly job both run. The history is kept
-    in ``history``, by default :func:`default_history`; the register and the
-    history land together (see :func:`consolidate`).
-    """
-    return consolidate(
-        inbox,
-        reporting_date,
-        rules,
-        history if history is not None else default_history(register),
-        progress=progress,
-        workers=workers,
-        packs=packs,
-        register=register,
-    )
-
-
 def _consolidate(
-    inbox, discovery, reporting_date, pack, history, limits, progress, workers, register, packs
+    inbox, discovery, reporting_date, pack, history, limits, progress, workers, before_commit, packs
 ) -> Consolidation:
     with contextlib.ExitStack() as stack:
         store = recording = None
@@ -420,10 +392,8 @@ def _consolidate(
             _add_trails(keyed, store.due_date_revisions(reporting_date))
             store.record_counts(result.counts())
             result.trend = store.trend(reporting_date)
-        if register is not None:
-            from xltools.register import write_register
-
-            write_register(result, register)
+        if before_commit is not None:
+            before_commit(result)
     return result
 
 

@@ -236,8 +236,8 @@ class RunLock(FileLock):
 
 def run_once(config: WeeklyConfig, reporting_date: dt.date | None = None) -> WeeklyResult:
     """One weekly run (see the module docstring)."""
-    from xltools.consolidate import consolidate_to
     from xltools.mail import send
+    from xltools.rollup import consolidate_to
     from xltools.summary import read_leads_csv, summarise_to
 
     reporting_date = reporting_date or dt.date.today()

@@ -104,7 +104,7 @@ def consolidate(inbox, output, reporting_date, rules, history, packdir, as_json,
     """
     from pathlib import Path
 
-    from xltools.consolidate import consolidate_to
+    from xltools.rollup import consolidate_to
     from xltools.words import plural
 
     if Path(inbox).is_dir():  # a wrong inbox is said first, by the roll-up
