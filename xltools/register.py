@@ -98,7 +98,7 @@ if TYPE_CHECKING:
 
 Row = dict[str, object]
 # The Summary's columns: labels, plan, then counts.
-SUMMARY_WIDTHS = (28, 46, *([10] * 13))
+SUMMARY_WIDTHS = (36, 46, *([10] * 13))
 # The Summary on a printed page: A4 landscape fitted to the Summary's width holds
 # about this many pixels of rows and chart (at 20 pixels a row).
 ROW_HEIGHT_PX = 20
@@ -331,9 +331,13 @@ def _summary(workbook, formats, spec: Sheet, result: Consolidation, page: PageSe
         *((label, totals[key]) for label, key in SUMMARY_TOTALS),
     ]
     before = result.previous_counts
+    # A long label wraps (the figure beside it would cut it), its row tall enough.
+    label_format = workbook.add_format({"bold": True, "text_wrap": True, "valign": "top"})
     for offset, (label, value) in enumerate(lines, start=2):
-        sheet.write_string(offset, 0, label, formats["bold"])
+        sheet.write_string(offset, 0, label, label_format)
         write_value(sheet, offset, 1, value, formats["date"], formats["text"])
+        if wrapped_lines(label, SUMMARY_WIDTHS[0]) > 1:
+            sheet.set_row(offset, LINE_HEIGHT * wrapped_lines(label, SUMMARY_WIDTHS[0]))
         if before is None:
             continue
         # Beside the figures, with a column's gap: the last run's, and the change.
@@ -367,7 +371,8 @@ def _summary(workbook, formats, spec: Sheet, result: Consolidation, page: PageSe
         label = ": ".join(t for t in (plan.organisation, plan.plan_title or plan.source_file) if t)
         write_value(sheet, row, label_column, label, formats["date"], formats["text"])
     last = top + len(result.plans)
-    apply_xlsxwriter(sheet, PageSetup(page.name, page.reporting_date, repeat_rows=None))
+    # A long table of plans goes on over pages: its header row at the top of each.
+    apply_xlsxwriter(sheet, PageSetup(page.name, page.reporting_date, repeat_rows=(top, top)))
     if not result.plans:
         return
     chart = workbook.add_chart({"type": "bar", "subtype": "stacked"})
