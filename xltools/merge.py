@@ -56,6 +56,7 @@ from xltools.packs import (
 )
 from xltools.read import DEFAULT_LIMITS, Limits, PlanTable, discover, read_plan
 from xltools.rules import RulePack, load_pack
+from xltools.words import noun
 
 
 @dataclass(frozen=True)
@@ -253,8 +254,9 @@ def _proposal(
         conflict(
             "locked-cell-edited",
             edited[0],
-            f"row {row.row}: locked cell(s) changed ({shown}); nothing from this row is "
-            "applied: ask the lead to return the row as sent, or change the plan yourself",
+            f"row {row.row}: {noun(len(edited), 'locked cell')} changed ({shown}); nothing "
+            "from this row is applied: ask the lead to return the row as sent, or change the "
+            "plan yourself",
         )
         return None
     updates = {column: row.now.get(column) for column in row.changed(UPDATE_COLUMNS)}
