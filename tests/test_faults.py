@@ -622,3 +622,22 @@ def test_kill_9_of_the_main_process_leaves_no_readers_and_the_next_run_cleans_up
     assert sorted(p.name for p in out.iterdir()) == sorted(
         ["register.xlsx", "register.history.sqlite", alive.name, theirs.name]
     )
+
+
+@pytest.mark.parametrize("fault", ["disk full", "read-only folder"])
+def test_every_output_that_cannot_be_written_is_one_line_naming_it(tmp_path, fault):
+    plan = write_plan(tmp_path / "plan.xlsx", PLAN, [action(str(i)) for i in range(60)])
+    options = "size=8k" if fault == "disk full" else "size=1m,ro"
+    expected = "the disk is full" if fault == "disk full" else "the folder is on a read-only drive"
+    with mounted(tmp_path / "out", options) as folder:
+        for command in (
+            ["new", str(folder / "new.xlsx")],
+            ["colour", str(plan), "-o", str(folder / "coloured.xlsx")],
+            ["validate", str(plan), "--annotate", str(folder)],
+        ):
+            result = _cli(*command)
+            assert result.returncode == 2, (command, result.stderr)
+            [line] = result.stderr.splitlines()
+            assert line.startswith(f"xltools: error: {folder}/") and expected in line, line
+            assert "Errno" not in line and "Error:" not in line and "xltools-" not in line
+            assert os.listdir(folder) == []

@@ -69,7 +69,28 @@ def writing(target: str | Path) -> Iterator[None]:
         cause = error if isinstance(error, OSError) else _os_error_in(error)
         if cause is None:
             raise
+        _close_abandoned(error)
         raise output_error(target, cause) from None
+
+
+def _close_abandoned(error: BaseException) -> None:
+    """Close the zip files a failed writer left open (openpyxl does not close its own on
+    an error), now, rather than at exit, where closing fails again on the same full disk
+    and Python prints that second failure with a traceback. That second failure says
+    nothing the first did not, so it is not reported again."""
+    import zipfile
+
+    seen: set[int] = set()
+    while error is not None and id(error) not in seen:  # the error and the one it wraps
+        seen.add(id(error))
+        trace = error.__traceback__
+        while trace is not None:
+            for value in list(trace.tb_frame.f_locals.values()):
+                if isinstance(value, zipfile.ZipFile) and value.fp is not None:
+                    with contextlib.suppress(OSError):  # the failure being reported, again
+                        value.close()
+            trace = trace.tb_next
+        error = error.__cause__ or error.__context__
 
 
 def _os_error_in(error: BaseException) -> OSError | None:
@@ -87,7 +108,7 @@ def atomic_path(target: str | Path, mode: int | None = None) -> Iterator[Path]:
     file it replaces (``colour --in-place`` keeps a workbook's own), else, for a new
     file, those the umask gives (0644 under 0022).
     """
-    with scratch_path(target, "tmp") as temporary:
+    with writing(target), scratch_path(target, "tmp") as temporary:
         if mode is not None:
             os.chmod(temporary, mode)  # before anything secret is written
         yield temporary

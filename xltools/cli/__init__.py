@@ -45,13 +45,21 @@ class _Group(click.Group):
         except KeyboardInterrupt:
             click.echo("xltools: interrupted", err=True)
             ctx.exit(EXIT_INTERRUPTED)
+        except OSError as error:
+            if ctx.obj and ctx.obj.get("debug"):
+                raise
+            # A file the operating system refused (full disk, read-only, no permission):
+            # said in words, naming the file, never as an exception class.
+            from xltools.fileio import output_error
+
+            echo_error(str(output_error(error.filename or "a file", error)))
+            ctx.exit(EXIT_CANNOT_RUN)
         except Exception as error:
             if ctx.obj and ctx.obj.get("debug"):
                 raise
-            click.echo(
-                f"xltools: error: {type(error).__name__}: {error} "
-                "(run again with --debug for details)",
-                err=True,
+            echo_error(
+                f"something unexpected stopped the command ({error}): run it again with --debug "
+                "and send the output to whoever looks after xltools"
             )
             ctx.exit(EXIT_CANNOT_RUN)
 
