@@ -302,3 +302,17 @@ def test_register_shows_returns_requests_non_returns_and_grants(inbox, tmp_path)
     # Without --packs the register has no loop sheets (and the same bytes as before).
     plain = write_register(consolidate(inbox, week3), tmp_path / "plain.xlsx")
     assert "Update packs" not in openpyxl.load_workbook(plain).sheetnames
+
+
+def test_packs_written_again_never_destroy_a_reply_saved_over_a_sent_pack(inbox, tmp_path):
+    packdir = tmp_path / "packs"
+    run = write_packs(inbox, packdir, WEEK1, REPLY_BY)
+    again = write_packs(inbox, packdir, WEEK1, REPLY_BY)  # untouched: written again freely
+    assert [p.path for p in again.packs] == [p.path for p in run.packs]
+    sandra = run.packs[2].path
+    edit_pack(sandra, {("1", model.PROGRESS): "Reply saved over the pack"})
+    with pytest.raises(XltoolsError, match="changed after it was sent"):
+        write_packs(inbox, packdir, WEEK1, REPLY_BY)
+    assert read_pack(sandra).rows[0].now[model.PROGRESS] == "Reply saved over the pack"
+    merge(packdir, inbox, WEEK1)  # a reply where the pack was is merged like any other
+    assert plan_values(inbox / "argyll.xlsx", "1")[model.PROGRESS] == "Reply saved over the pack"

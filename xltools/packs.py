@@ -281,6 +281,7 @@ def write_packs(
 
     ledger = Ledger.load(packdir)
     folder = packdir / reporting_date.isoformat()
+    _refuse_to_overwrite_returns(folder, packdir, ledger)
     packs: list[Pack] = []
     used: set[str] = set()
     for key in sorted(by_lead):
@@ -307,6 +308,19 @@ def write_packs(
         packs.append(Pack(lead, path, len(rows), len({source for source, _, _ in rows})))
     ledger.save()
     return PackRun(packdir, reporting_date, reply_by, packs, problems, without_lead)
+
+
+def _refuse_to_overwrite_returns(folder: Path, packdir: Path, ledger: Ledger) -> None:
+    """Writing this week's packs again must not destroy a reply saved over a sent pack."""
+    sent = {pack["file"]: pack["sha256"] for pack in ledger.packs.values()}
+    for path in sorted(folder.glob("*.xlsx")) if folder.is_dir() else ():
+        shown = str(path.relative_to(packdir))
+        if shown in sent and file_sha256(path) != sent[shown]:
+            raise XltoolsError(
+                "was changed after it was sent (a reply saved over it?): merge it, or move it "
+                "out of the pack folder, before writing this week's packs again",
+                path,
+            )
 
 
 def _ref_order(record: Mapping[str, object]) -> tuple:
