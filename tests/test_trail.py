@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import sqlite3
 
 import openpyxl
 import pandas as pd
@@ -15,7 +16,7 @@ from test_history import DUES, FIRST_RUN, STATUSES
 
 from xltools.cli import cli
 from xltools.consolidate import consolidate
-from xltools.history import History, Snapshot
+from xltools.history import MIGRATIONS, History, Snapshot
 from xltools.register import write_register
 from xltools.template import write_plan
 from xltools.trail import COLUMNS, trails
@@ -174,12 +175,37 @@ def test_revisions_from_sql_match_the_walk_of_the_trail(tmp_path, weeks):
                 1,
             )
         revisions = store.due_date_revisions(days[-1])
+        this_run = store.run_trails(days[-1])
     walked = {
         (t.plan_key, t.ref): (t.original_due, t.revisions)
         for t in trails(path)
         if t.original_due is not None
     }
     assert revisions == walked
+    # What the register reads (this run's rows only) agrees with the walk too.
+    assert this_run == {key: figures for key, figures in walked.items() if key[1] in weeks[-1]}
+    # A history written before rows carried their trail figures gets them on opening.
+    old = tmp_path / "version-4.sqlite"
+    old.unlink(missing_ok=True)
+    connection = sqlite3.connect(old)
+    for migration in MIGRATIONS[:4]:
+        connection.executescript(migration)
+    for day, snapshot in zip(days, weeks, strict=True):
+        connection.executemany(
+            "INSERT INTO snapshot (reporting_date, plan_key, ref, status, due_date)"
+            " VALUES (?, 'Plan', ?, ?, ?)",
+            [
+                (day.isoformat(), ref, status, due.isoformat() if due else None)
+                for ref, (due, status) in snapshot.items()
+            ],
+        )
+        connection.execute("INSERT INTO run VALUES (?, '', 1, ?)", (day.isoformat(), 0))
+    connection.execute("PRAGMA user_version = 4")
+    connection.commit()
+    connection.close()
+    with History(old) as store:
+        assert store.due_date_revisions(days[-1]) == walked
+        assert store.run_trails(days[-1]) == this_run
 
 
 def test_a_week_a_plan_was_not_returned_is_marked_carried(tmp_path):

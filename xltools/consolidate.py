@@ -389,7 +389,7 @@ def _consolidate(
         if recording:
             comparison = store.compare(reporting_date)
             result.changes, result.still_stale = comparison.changes, comparison.still_stale
-            _add_trails(keyed, store.due_date_revisions(reporting_date))
+            _add_trails(keyed, store.run_trails(reporting_date))
             store.record_counts(result.counts())
             result.trend = store.trend(reporting_date)
         if before_commit is not None:

@@ -95,11 +95,56 @@ MIGRATIONS: list[str] = [
         no_colour INTEGER NOT NULL
     );
     """,
+    # 4 -> 5: each snapshot row carries its action's trail figures so far (the first due
+    # date seen, the last one seen, how many times it was revised), worked out from the
+    # action's row before it when the run is recorded. The register then reads one run's
+    # rows instead of walking the whole history every week. Older rows are filled here.
+    """
+    ALTER TABLE snapshot ADD COLUMN original_due TEXT;
+    ALTER TABLE snapshot ADD COLUMN last_due TEXT;
+    ALTER TABLE snapshot ADD COLUMN revisions INTEGER NOT NULL DEFAULT 0;
+    WITH dated AS (
+        SELECT plan_key, ref, reporting_date, due_date,
+               FIRST_VALUE(due_date) OVER action AS first,
+               LAG(due_date) OVER action AS before
+        FROM snapshot WHERE due_date IS NOT NULL
+        WINDOW action AS (PARTITION BY plan_key, ref ORDER BY reporting_date)
+    ),
+    counted AS (
+        SELECT plan_key, ref, reporting_date, first,
+               SUM(before IS NOT NULL AND before != due_date)
+                   OVER (PARTITION BY plan_key, ref ORDER BY reporting_date) AS revised
+        FROM dated
+    )
+    UPDATE snapshot SET original_due = counted.first, last_due = snapshot.due_date,
+                        revisions = counted.revised
+    FROM counted
+    WHERE counted.plan_key = snapshot.plan_key AND counted.ref = snapshot.ref
+      AND counted.reporting_date = snapshot.reporting_date;
+    -- A row with no due date carries the figures of its action's last dated row.
+    UPDATE snapshot AS s SET
+        original_due = (SELECT p.original_due FROM snapshot AS p
+                        WHERE p.plan_key = s.plan_key AND p.ref = s.ref
+                          AND p.reporting_date < s.reporting_date AND p.due_date IS NOT NULL
+                        ORDER BY p.reporting_date DESC LIMIT 1),
+        last_due = (SELECT p.last_due FROM snapshot AS p
+                    WHERE p.plan_key = s.plan_key AND p.ref = s.ref
+                      AND p.reporting_date < s.reporting_date AND p.due_date IS NOT NULL
+                    ORDER BY p.reporting_date DESC LIMIT 1),
+        revisions = COALESCE((SELECT p.revisions FROM snapshot AS p
+                              WHERE p.plan_key = s.plan_key AND p.ref = s.ref
+                                AND p.reporting_date < s.reporting_date
+                                AND p.due_date IS NOT NULL
+                              ORDER BY p.reporting_date DESC LIMIT 1), 0)
+    WHERE s.due_date IS NULL;
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 # How long to wait for another process to finish with the history before giving up.
 LOCK_WAIT_SECONDS = 10.0
 FIELDS = ("organisation", "plan_title", "action", "lead", "status", "due_date", "progress")
+# Each row's trail figures so far (see migration 4 -> 5 and ``Recording.add``).
+TRAIL_FIELDS = ("original_due", "last_due", "revisions")
 
 
 class Snapshot(NamedTuple):
@@ -241,36 +286,81 @@ def plan_key(organisation: object, plan_title: object, source_file: str) -> str:
 
 
 class Recording:
-    """A run's snapshot being written: ``add`` each plan's actions as they come."""
+    """A run's snapshot being written: ``add`` each plan's actions as they come.
+
+    Each row is stored with its action's trail figures so far: the first due date
+    seen, the last one seen and how many times it has been revised, carried on from
+    the action's row before it (in the run before, or for an action missing from
+    that run, its latest row). One plan's earlier rows are read once, so a year of
+    weekly runs costs a run no more than the first did. Re-recording a week that
+    later weeks follow leaves their figures as they were recorded.
+    """
 
     def __init__(self, connection: sqlite3.Connection, day: str) -> None:
         self.connection, self.day = connection, day
         self.plans = self.actions = 0
+        (self.previous_day,) = connection.execute(
+            "SELECT MAX(reporting_date) FROM run WHERE reporting_date < ?", (day,)
+        ).fetchone()
 
     def add(self, snapshots: Iterable[Snapshot]) -> None:
-        rows = [
-            (
-                self.day,
-                s.plan_key,
-                s.ref,
-                s.organisation,
-                s.plan_title,
-                s.action,
-                s.lead,
-                s.status,
-                s.due_date.isoformat() if s.due_date else None,
-                s.progress,
+        snapshots = list(snapshots)
+        before = self._trails_before(snapshots)
+        rows = []
+        for s in snapshots:
+            due = s.due_date.isoformat() if s.due_date else None
+            original, last, revisions = before.get(s.ref) or (None, None, 0)
+            revised = due is not None and last is not None and due != last
+            rows.append(
+                (
+                    self.day,
+                    s.plan_key,
+                    s.ref,
+                    s.organisation,
+                    s.plan_title,
+                    s.action,
+                    s.lead,
+                    s.status,
+                    due,
+                    s.progress,
+                    original or due,
+                    due or last,
+                    revisions + revised,
+                )
             )
-            for s in snapshots
-        ]
         self.connection.executemany(
             "INSERT OR REPLACE INTO snapshot (reporting_date, plan_key, ref, "
-            + ", ".join(FIELDS)
-            + ") VALUES (?,?,?,?,?,?,?,?,?,?)",
+            + ", ".join((*FIELDS, *TRAIL_FIELDS))
+            + ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
             rows,
         )
         self.plans += 1
         self.actions += len(rows)
+
+    def _trails_before(self, snapshots: list[Snapshot]) -> dict[str, tuple]:
+        """Ref -> (original due, last due, revisions) as of each action's row before this run."""
+        if not snapshots or self.previous_day is None:
+            return {}
+        plan_key = snapshots[0].plan_key
+        before = {
+            ref: tuple(trail)
+            for ref, *trail in self.connection.execute(
+                "SELECT ref, " + ", ".join(TRAIL_FIELDS) + " FROM snapshot"
+                " WHERE reporting_date = ? AND plan_key = ?",
+                (self.previous_day, plan_key),
+            )
+        }
+        for s in snapshots:  # new this run, or back after a gap: its latest row, if any
+            if s.ref not in before:
+                row = self.connection.execute(
+                    "SELECT " + ", ".join(TRAIL_FIELDS) + " FROM snapshot"
+                    " WHERE plan_key = ? AND ref = ? AND reporting_date < ?"
+                    " ORDER BY reporting_date DESC LIMIT 1",
+                    (plan_key, s.ref, self.day),
+                ).fetchone()
+                if row is not None:
+                    before[s.ref] = row
+        return before
 
     def carry_forward(self, returned: set[str]) -> list[NotReturned]:
         """Carry the actions of every plan in the previous run and not in ``returned`` into
@@ -292,9 +382,9 @@ class Recording:
         for key in missing:
             cursor = self.connection.execute(
                 "INSERT OR REPLACE INTO snapshot (reporting_date, plan_key, ref, "
-                + ", ".join(FIELDS)
+                + ", ".join((*FIELDS, *TRAIL_FIELDS))
                 + ", carried) SELECT ?, plan_key, ref, "
-                + ", ".join(FIELDS)
+                + ", ".join((*FIELDS, *TRAIL_FIELDS))
                 + ", 1 FROM snapshot WHERE reporting_date = ? AND plan_key = ?",
                 (self.day, previous, key),
             )
@@ -422,22 +512,27 @@ class History:
 
     def due_date_revisions(self, up_to: dt.date) -> dict[tuple[str, str], tuple[dt.date, int]]:
         """Each action's original due date (the first one seen) and how many times it has
-        been revised since (every change between one week and the next), up to ``up_to``."""
+        been revised since (every change between one week and the next), as of its latest
+        row up to ``up_to`` (actions that never had a due date are left out)."""
         rows = self.connection.execute(
-            """
-            WITH dues AS (
-                SELECT plan_key, ref, due_date,
-                       LAG(due_date) OVER action AS before,
-                       ROW_NUMBER() OVER action AS seen
-                FROM snapshot
-                WHERE reporting_date <= :day AND due_date IS NOT NULL
-                WINDOW action AS (PARTITION BY plan_key, ref ORDER BY reporting_date)
-            )
-            SELECT plan_key, ref, MAX(CASE WHEN seen = 1 THEN due_date END),
-                   SUM(before IS NOT NULL AND before != due_date)
-            FROM dues GROUP BY plan_key, ref
-            """,
-            {"day": up_to.isoformat()},
+            # SQLite takes the bare columns from the row where MAX() is found.
+            "SELECT plan_key, ref, original_due, revisions, MAX(reporting_date) FROM snapshot"
+            " WHERE reporting_date <= ? GROUP BY plan_key, ref",
+            (up_to.isoformat(),),
+        )
+        return {
+            (plan, ref): (dt.date.fromisoformat(first), revisions)
+            for plan, ref, first, revisions, _ in rows
+            if first is not None
+        }
+
+    def run_trails(self, reporting_date: dt.date) -> dict[tuple[str, str], tuple[dt.date, int]]:
+        """``due_date_revisions`` for the actions of one run only: what its register shows.
+        Reads that run's rows alone, however long the history is."""
+        rows = self.connection.execute(
+            "SELECT plan_key, ref, original_due, revisions FROM snapshot"
+            " WHERE reporting_date = ? AND original_due IS NOT NULL",
+            (reporting_date.isoformat(),),
         )
         return {
             (plan, ref): (dt.date.fromisoformat(first), revisions)
