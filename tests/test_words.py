@@ -310,3 +310,29 @@ def test_the_digest_says_how_the_headline_figures_moved_since_the_last_run(tmp_p
         assert "overdue 0 &rarr; <strong>1</strong>" in digest.html
     first = summarise(consolidate(inbox, dt.date(2003, 11, 17))).digest.text
     assert "Since the last run" not in first
+
+
+def test_history_export_and_weekly_init_refuse_to_overwrite_too(tmp_path, monkeypatch):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    write_plan(inbox / "argyll.xlsx", PLAN, [action("1")])
+    history = tmp_path / "h.sqlite"
+    consolidate(inbox, WEEK, history=history)
+    out = tmp_path / "csv"
+    export = ["history", "export", str(history), "-o", str(out)]
+    assert CliRunner().invoke(cli, export).exit_code == 0
+    assert _usage_error(CliRunner().invoke(cli, export)) == (
+        2,
+        f"Error: {out / 'actions_by_week.csv'} already exists: choose another name or use --force",
+    )
+    assert CliRunner().invoke(cli, [*export, "--force"]).exit_code == 0
+    monkeypatch.chdir(tmp_path)
+    assert CliRunner().invoke(cli, ["weekly", "--init"]).exit_code == 0
+    (tmp_path / "xltools.toml").write_text("# mine\n")
+    assert _usage_error(CliRunner().invoke(cli, ["weekly", "--init"])) == (
+        2,
+        "Error: xltools.toml already exists: choose another name or use --force",
+    )
+    assert (tmp_path / "xltools.toml").read_text() == "# mine\n"
+    assert CliRunner().invoke(cli, ["weekly", "--init", "--force"]).exit_code == 0
+    assert (tmp_path / "xltools.toml").read_text() != "# mine\n"

@@ -245,6 +245,10 @@ class Export:
     rows: int
 
 
+# The files ``export`` writes into its folder.
+EXPORT_FILES = ("actions_by_week.csv", "runs.csv", "data_dictionary.csv")
+
+
 def export(history: str | Path, outdir: str | Path) -> Export:
     """Write the history as tidy CSV: ``actions_by_week.csv`` (long form), ``runs.csv``
     and ``data_dictionary.csv``."""

@@ -96,10 +96,10 @@ def example_config() -> str:
     return (resources.files("xltools") / "data" / "xltools.toml").read_text("utf-8")
 
 
-def init_config(folder: str | Path = ".") -> Path:
-    """Write the commented example config into a folder; never overwrite one."""
+def init_config(folder: str | Path = ".", overwrite: bool = False) -> Path:
+    """Write the commented example config into a folder; an existing one only when told."""
     path = Path(folder) / "xltools.toml"
-    if path.exists():
+    if path.exists() and not overwrite:
         raise XltoolsError("already exists: edit it, or move it aside first", path)
     from xltools.fileio import write_text
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from xltools.cli import cli
+from xltools.cli import cli, force_option, refuse_overwrite
 
 
 @cli.group("history")
@@ -22,7 +22,8 @@ def history() -> None:
 @click.option(
     "-o", "--outdir", required=True, type=click.Path(file_okay=False), help="Folder for the CSV."
 )
-def export(path, outdir):
+@force_option("Overwrite the CSV files already in OUTDIR.")
+def export(path, outdir, force):
     """Write the history as tidy CSV in long form: actions_by_week.csv (one row per action
     per week), runs.csv, and data_dictionary.csv saying what every column means.
 
@@ -30,8 +31,14 @@ def export(path, outdir):
     Example:
       xltools history export register.history.sqlite -o history-csv/
     """
+    from pathlib import Path
+
+    from xltools.trail import EXPORT_FILES
     from xltools.trail import export as run_export
     from xltools.words import plural
+
+    if Path(path).exists():  # a missing history is said first, by the export
+        refuse_overwrite(*(Path(outdir) / name for name in EXPORT_FILES), force=force)
 
     done = run_export(path, outdir)
     click.echo(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from xltools.cli import cli, exit_with, reporting_date_option
+from xltools.cli import cli, exit_with, force_option, refuse_overwrite, reporting_date_option
 
 
 @cli.command("weekly")
@@ -19,7 +19,8 @@ from xltools.cli import cli, exit_with, reporting_date_option
 @click.option("--once", is_flag=True, help="Run now and exit (for cron or Task Scheduler).")
 @click.option("--init", is_flag=True, help="Write a commented example xltools.toml here.")
 @reporting_date_option("With --once: the reporting date, YYYY-MM-DD (default: today).")
-def weekly(config_path, once, init, reporting_date):
+@force_option("With --init: overwrite the xltools.toml already here.")
+def weekly(config_path, once, init, reporting_date, force):
     """Consolidate, archive, summarise and (if configured) send, every week.
 
     \b
@@ -31,7 +32,9 @@ def weekly(config_path, once, init, reporting_date):
     from xltools import weekly as job
 
     if init:
-        click.echo(f"wrote {job.init_config('.')}: edit it, then run 'xltools weekly --once'")
+        refuse_overwrite("xltools.toml", force=force)
+        written = job.init_config(".", overwrite=force)
+        click.echo(f"wrote {written}: edit it, then run 'xltools weekly --once'")
         return
     if reporting_date and not once:
         raise click.UsageError("--reporting-date goes with --once")
