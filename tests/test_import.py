@@ -327,6 +327,7 @@ def test_status_words_of_many_kinds():
     # A key covering two statuses keeps the action open; a dropped action is withdrawn.
     assert read_status("Complete/on schedule to deliver") == model.ON_TRACK
     assert read_status("Incomplete/cannot be carried forward") == model.WITHDRAWN
+    assert read_status("on hold – to keep on the Summary of Actions") == model.OFF_TRACK
 
 
 def test_a_board_summary_of_actions_with_minute_refs_and_the_status_in_the_text(tmp_path):

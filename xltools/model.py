@@ -237,6 +237,7 @@ STATUS_WORDS: Final = {
     "not implemented": OFF_TRACK,
     "overdue": OFF_TRACK,
     "deferred": OFF_TRACK,  # postponed: it will miss its date ("will miss the due date")
+    "on hold": OFF_TRACK,  # stalled ("has stalled")
     "superseded": WITHDRAWN,
     "cancelled": WITHDRAWN,
     "no longer required": WITHDRAWN,
