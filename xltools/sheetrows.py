@@ -75,6 +75,8 @@ def _lines(text: str, line_chars: int) -> int:
     """About how many lines text takes wrapped at ``line_chars`` (a little over, not under)."""
     if line_chars == sys.maxsize:
         return 1
+    if "\n" not in text:  # most long text is one paragraph: no list of lines to make
+        return len(text) // line_chars + 1
     return sum(len(line) // line_chars + 1 for line in text.split("\n"))
 
 
