@@ -96,7 +96,11 @@ def formulas(table) -> dict[tuple[str, str], str]:
         for name in workbook.sheetnames:
             if name not in (table.actions_sheet, model.PLAN_SHEET):
                 continue
-            for row in workbook[name].iter_rows():
+            worksheet = workbook[name]
+            # The sheet's stated dimension pads every row out to its widest cell: a comment
+            # Excel keeps at XFD1048576 would make that 17 billion empty cells to walk.
+            worksheet.reset_dimensions()
+            for row in worksheet.iter_rows():
                 for cell in row:
                     if getattr(cell, "data_type", None) == "f" and isinstance(cell.value, str):
                         found[(name, cell.coordinate)] = cell.value

@@ -40,11 +40,19 @@ _LOST_PARTS = (
     (re.compile(r"^xl/slicers?/|^xl/slicerCaches/"), "slicers"),
     (re.compile(r"^xl/timelines?/"), "timelines"),
     (re.compile(r"^xl/embeddings/"), "embedded objects"),
+    (re.compile(r"^xl/richData/"), "pictures placed in cells"),
+    (re.compile(r"^xl/activeX/"), "ActiveX controls"),
+    (re.compile(r"^xl/ctrlProps/"), "form controls (buttons, check boxes, lists)"),
 )
+# Old-style (VML) drawings: openpyxl keeps the comments' boxes ("Note") and drops the rest,
+# such as the buttons Excel still draws this way.
+_VML = re.compile(r"^xl/drawings/[^/]+\.vml$")
+_VML_OBJECT = re.compile(rb'ObjectType\s*=\s*"(\w+)"')
 _LOST_EXTENSIONS = (
     (b"x14:dataValidation", "Excel 2010+ data validations (dropdowns reading another sheet)"),
     (b"x14:conditionalFormatting", "Excel 2010+ conditional formats (data bars, icon sets)"),
     (b"x14:sparklineGroup", "sparklines"),
+    (b"<legacyDrawingHF", "pictures in the page header or footer"),
 )
 _DRAWING = re.compile(r"^xl/drawings/drawing\d+\.xml$")
 _XDR = "{http://schemas.openxmlformats.org/drawingml/2006/spreadsheetDrawing}"
@@ -92,7 +100,11 @@ def parts_openpyxl_would_lose(path: str | Path) -> list[str]:
         for pattern, what in _LOST_PARTS:
             if any(pattern.search(name) for name in names) and what not in lost:
                 lost.append(what)
+        controls = "form controls (buttons, check boxes, lists)"
         for name in names:
+            if _VML.match(name) and controls not in lost:
+                if any(kind != b"Note" for kind in _VML_OBJECT.findall(archive.read(name))):
+                    lost.append(controls)
             if name.startswith("xl/worksheets/") and name.endswith(".xml"):
                 data = archive.read(name)
                 for marker, what in _LOST_EXTENSIONS:
@@ -202,9 +214,12 @@ def colour_workbook(
     if sheet_name is None:
         raise UnreadableWorkbook("there is no 'Actions' sheet to colour", source)
     sheet = workbook[sheet_name]
+    last_used, widest = _value_extent(sheet)
     header_rows = [
         [cell.value for cell in row]
-        for row in sheet.iter_rows(min_row=1, max_row=min(sheet.max_row, model.HEADER_SEARCH_ROWS))
+        for row in sheet.iter_rows(
+            min_row=1, max_row=min(last_used, model.HEADER_SEARCH_ROWS), max_col=max(widest, 1)
+        )
     ]
     header = locate_header(header_rows)
     if header is None:
@@ -218,14 +233,6 @@ def colour_workbook(
     letters = {name: get_column_letter(index + 1) for index, name in mapping.items()}
     first_row = header_index + 2
     # The rows staff use, and 500 more; as far as the dropdowns already reach, if further.
-    last_used = max(
-        (
-            row
-            for row, values in enumerate(sheet.iter_rows(values_only=True), start=1)
-            if any(value is not None for value in values)
-        ),
-        default=first_row,
-    )
     standard_columns = {
         column_index_from_string(letter)
         for name, letter in letters.items()
@@ -275,6 +282,22 @@ def colour_workbook(
         warnings=tuple(warnings),
         dropdowns_extended=grown,
     )
+
+
+def _value_extent(sheet) -> tuple[int, int]:
+    """The last row and column (1-based) holding a value: where the table staff use ends.
+
+    The sheet's own bounds are no guide: a comment or a style Excel keeps on an empty cell
+    at XFD1048576 makes them the whole grid, and walking it cell by cell never ends. So the
+    cells openpyxl actually holds are looked at (its ``_cells``; there is no public way).
+    """
+    rows = [0]
+    columns = [0]
+    for (row, column), cell in sheet._cells.items():
+        if cell.value is not None:
+            rows.append(row)
+            columns.append(column)
+    return max(rows), max(columns)
 
 
 def _column_validations(sheet, columns: set[int], first_row: int) -> list:
