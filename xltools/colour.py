@@ -102,9 +102,12 @@ def parts_openpyxl_would_lose(path: str | Path) -> list[str]:
                 lost.append(what)
         controls = "form controls (buttons, check boxes, lists)"
         for name in names:
-            if _VML.match(name) and controls not in lost:
-                if any(kind != b"Note" for kind in _VML_OBJECT.findall(archive.read(name))):
-                    lost.append(controls)
+            if (
+                _VML.match(name)
+                and controls not in lost
+                and any(kind != b"Note" for kind in _VML_OBJECT.findall(archive.read(name)))
+            ):
+                lost.append(controls)
             if name.startswith("xl/worksheets/") and name.endswith(".xml"):
                 data = archive.read(name)
                 for marker, what in _LOST_EXTENSIONS:
