@@ -139,6 +139,7 @@ def test_register_workbook_sheets(inbox, tmp_path):
         "Overdue",
         "Due soon",
         "Changes",
+        "Not returned",
         "Problems",
         "Skipped files",
     ]

@@ -130,11 +130,19 @@ def test_a_plan_missing_this_week_is_not_returned_not_gone(tmp_path):
         f"not returned: {key} (last returned 2003-11-24; 3 actions carried at their last "
         "state)" in cli_result.output
     )
-    changes = openpyxl.load_workbook(out)["Changes"]
+    book = openpyxl.load_workbook(out)
     assert any(
         row[0] == "Plan not returned this week (actions carried at their last state)"
-        for row in changes.iter_rows(values_only=True)
+        for row in book["Changes"].iter_rows(values_only=True)
     )
+    # The coordinator can chase them: the carried actions, as last returned, on a sheet.
+    listed = list(book["Not returned"].iter_rows(values_only=True))
+    header = listed[0]
+    carried_rows = [dict(zip(header, row, strict=True)) for row in listed[1:]]
+    assert [(r["Plan title"], r["Ref"], r["Status"]) for r in carried_rows] == [
+        ("Plan 1", ref, "On track") for ref in ("0", "1", "2")
+    ]
+    assert {r["Last returned"].date() for r in carried_rows} == {WEEK1}
     # Back again: compared with its carried state, so nothing is new and nothing gone.
     _plans(inbox, count=2, actions=3)
     result = consolidate(inbox, week3 + dt.timedelta(days=7), history=history)

@@ -161,7 +161,7 @@ def test_register_prints_each_sheet_whole(soffice, tmp_path):
     assert list(dict.fromkeys(printed.sheets)) == names  # every sheet, in order
     assert set(printed.sizes) == {A4_LANDSCAPE}
     # Small sheets on one page each: the Summary's figures, table and chart together.
-    for name in ("Summary", "Trend", "Overdue", "Due soon", "Changes"):
+    for name in ("Summary", "Trend", "Overdue", "Due soon", "Changes", "Not returned"):
         assert len(printed.pages_of(name)) == 1, name
     # 198 actions, 23 columns: two pages wide, a few rows a page.
     assert 4 <= len(printed.pages_of("Register")) <= 60
@@ -187,6 +187,6 @@ def test_an_empty_chasing_list_prints_one_page(soffice, tmp_path):
     write_plan(inbox / "plan.xlsx", PLAN, [action("1", status="Complete")])
     path = write_register(consolidate(inbox, dt.date(2003, 11, 24)), tmp_path / "register.xlsx")
     printed = Printed(soffice, path, tmp_path)
-    for name in ("Overdue", "Due soon", "Changes", "Trend"):
+    for name in ("Overdue", "Due soon", "Changes", "Trend", "Not returned"):
         assert len(printed.pages_of(name)) == 1, name
     assert "No action is overdue." in printed.text_of("Overdue")

@@ -47,6 +47,7 @@ from xltools.outcome import Outcome
 from xltools.read import DEFAULT_LIMITS, Limits, PlanTable, discover
 from xltools.register_sheets import (
     DAYS_OVERDUE,
+    LAST_RETURNED,
     ORGANISATION,
     ORIGINAL_DUE,
     OTHER_COLUMNS,
@@ -143,6 +144,8 @@ class Consolidation:
     loop: object | None = None  # packs.LoopStatus, with consolidate --packs
     # Plans returned last time and not this week, their actions carried in the history.
     not_returned: list[NotReturned] = field(default_factory=list)
+    # Their actions as last returned: the register's Not returned sheet, for chasing.
+    carried: list[dict[str, object]] = field(default_factory=list, repr=False)
     snapshots: list = field(default_factory=list, repr=False)  # (summary, rows) per plan
     # Each run's headline counts from the history, oldest first, this run last (empty
     # without a history): the register's Trend sheet and "since the last run".
@@ -384,6 +387,10 @@ def _consolidate(
                 recording.add(_snapshots(plan_rows, summary.key))
                 keyed.append((summary.key, plan_rows))
             result.not_returned = recording.carry_forward({p.key for p in result.plans})
+            if result.not_returned:
+                result.carried = _carried_rows(
+                    store.carried_actions(reporting_date), result.not_returned, reporting_date
+                )
         if packs is not None:
             result.loop = _weekly_loop(packs, result.plans, store, reporting_date)
         if recording:
@@ -429,6 +436,30 @@ def _add_trails(keyed, revisions: dict[tuple[str, str], tuple[dt.date, int]]) ->
         for row in rows:
             original, count = revisions.get((key, _snapshot_ref(row)), (None, None))
             row[ORIGINAL_DUE], row[REVISIONS] = original, count
+
+
+def _carried_rows(
+    carried: list[Snapshot], not_returned: list[NotReturned], reporting_date: dt.date
+) -> list[dict[str, object]]:
+    """The Not returned sheet's rows: each carried action as it stood when last returned."""
+    last_returned = {plan.plan: plan.last_returned for plan in not_returned}
+    return [
+        {
+            ORGANISATION: action.organisation,
+            PLAN_TITLE: action.plan_title,
+            LAST_RETURNED: last_returned.get(action.plan_key),
+            model.REF: action.ref,
+            model.ACTION: action.action,
+            model.LEAD: action.lead,
+            model.DUE_DATE: action.due_date,
+            DAYS_OVERDUE: (reporting_date - action.due_date).days
+            if model.is_overdue(action.status, action.due_date, reporting_date)
+            else None,
+            model.STATUS: action.status,
+            model.PROGRESS: action.progress,
+        }
+        for action in carried
+    ]
 
 
 def _snapshot_ref(row: dict[str, object]) -> str:

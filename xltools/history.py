@@ -539,6 +539,16 @@ class History:
             for plan, ref, first, revisions in rows
         }
 
+    def carried_actions(self, reporting_date: dt.date) -> list[Snapshot]:
+        """The actions carried at ``reporting_date`` (their plan was not returned), as they
+        stood when last returned, plan by plan."""
+        rows = self.connection.execute(
+            "SELECT plan_key, ref, " + ", ".join(FIELDS) + " FROM snapshot"
+            " WHERE reporting_date = ? AND carried = 1 ORDER BY plan_key, rowid",
+            (reporting_date.isoformat(),),
+        )
+        return [_snapshot(fields) for fields in rows]
+
     def weeks(
         self, plan: str | None = None, ref: str | None = None
     ) -> Iterator[tuple[dt.date, Snapshot, bool]]:

@@ -38,6 +38,7 @@ DUE_SOON_SHEET: Final = "Due soon"
 CHANGES_SHEET: Final = "Changes"
 PROBLEMS_SHEET: Final = "Problems"
 SKIPPED_SHEET: Final = "Skipped files"
+NOT_RETURNED_SHEET: Final = "Not returned"
 
 # The Register sheet: every action, with its plan, its derived RAG and where it came from.
 ORGANISATION, SERVICE, PLAN_TITLE = model.ORGANISATION, model.SERVICE, model.PLAN_TITLE
@@ -134,6 +135,22 @@ CHANGE_COLUMNS: Final[tuple[str, ...]] = (
     NOW,
     DETAIL,
     TIMES_SLIPPED,
+)
+
+# The Not returned sheet: the actions of plans returned before and not this week, as they
+# stood when last returned (carried in the history, marked so), for chasing.
+LAST_RETURNED: Final = "Last returned"
+NOT_RETURNED_COLUMNS: Final[tuple[str, ...]] = (
+    model.ORGANISATION,
+    model.PLAN_TITLE,
+    LAST_RETURNED,
+    model.REF,
+    model.ACTION,
+    model.LEAD,
+    model.DUE_DATE,
+    DAYS_OVERDUE,
+    model.STATUS,
+    model.PROGRESS,
 )
 
 # The Problems sheet: files skipped or not read, and every finding, one a row.
@@ -330,6 +347,13 @@ SHEETS: Final[tuple[Sheet, ...]] = (
         CHANGE_COLUMNS,
         LIST_WIDTHS,
         "No changes since the last run (or no earlier run).",
+    ),
+    Sheet(
+        NOT_RETURNED_SHEET,
+        LISTING,
+        NOT_RETURNED_COLUMNS,
+        {**ACTION_WIDTHS, LAST_RETURNED: 13},
+        "Every plan in the last run was returned again (or there was no earlier run).",
     ),
     Sheet(
         PROBLEMS_SHEET,
