@@ -105,3 +105,24 @@ def test_comments_alone_are_kept_and_not_refused(tmp_path):
     colour_workbook(path, tmp_path / "out.xlsx")
     sheet = openpyxl.load_workbook(tmp_path / "out.xlsx")["Actions"]
     assert sheet["C2"].comment.text == "Check with finance"
+
+
+def test_output_piped_to_a_reader_that_stops_is_not_a_file_error(tmp_path):
+    """`xltools validate inbox/ | head -1` used to end "a file: could not write (broken pipe):
+    check the folder"; the reader stopping is no fault of any file: quiet, status 141."""
+    import os
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "xltools", "validate", str(REPO / "examples" / "inbox")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    process.stdout.close()  # the reader goes away before a line is written
+    error = process.stderr.read().decode()
+    assert process.wait() == 141
+    assert error == ""

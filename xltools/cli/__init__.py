@@ -24,6 +24,7 @@ EXIT_STATUS = {Outcome.OK: 0, Outcome.PROBLEMS: 1, Outcome.CANNOT_RUN: 2}
 EXIT_OK, EXIT_PROBLEMS = EXIT_STATUS[Outcome.OK], EXIT_STATUS[Outcome.PROBLEMS]
 EXIT_CANNOT_RUN = EXIT_STATUS[Outcome.CANNOT_RUN]  # an XltoolsError; click's usage errors too
 EXIT_INTERRUPTED = 130  # Ctrl-C, as shells report a process stopped by SIGINT
+EXIT_BROKEN_PIPE = 141  # output piped to a reader that stopped, as shells report SIGPIPE
 
 
 def exit_with(outcome: Outcome) -> None:
@@ -45,6 +46,13 @@ class _Group(click.Group):
         except KeyboardInterrupt:
             click.echo("xltools: interrupted", err=True)
             ctx.exit(EXIT_INTERRUPTED)
+        except BrokenPipeError:
+            # The reader of our output went away (`xltools trail ... | head`): nothing is
+            # wrong with any file, so say nothing, and stop Python complaining on exit.
+            import os
+
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            ctx.exit(EXIT_BROKEN_PIPE)
         except OSError as error:
             if ctx.obj and ctx.obj.get("debug"):
                 raise
