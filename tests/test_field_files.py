@@ -126,3 +126,19 @@ def test_output_piped_to_a_reader_that_stops_is_not_a_file_error(tmp_path):
     error = process.stderr.read().decode()
     assert process.wait() == 141
     assert error == ""
+
+
+def test_a_missing_or_mis_saved_leads_list_is_one_line_saying_what_to_do(tmp_path):
+    """It said "cannot read the leads list ([Errno 2] No such file or directory: ...)"."""
+    from conftest import REPO
+
+    missing = tmp_path / "leads.csv"
+    arguments = ["packs", REPO / "examples" / "inbox", "-o", tmp_path / "packs"]
+    result = run(*arguments, "--reporting-date", "2003-11-24", "--leads", missing)
+    assert result.exit_code == 2
+    assert result.output.count("\n") == 1 and "Errno" not in result.output
+    assert "no such leads list" in result.output and "leads.csv" in result.output
+    missing.write_bytes("Sandra Gr\xe9er,s.greer@example.gov.uk\n".encode("cp1252"))
+    result = run(*arguments, "--reporting-date", "2003-11-24", "--leads", missing)
+    assert result.exit_code == 2
+    assert "save it from Excel as 'CSV UTF-8'" in result.output

@@ -160,8 +160,23 @@ def read_leads_csv(path: str | Path) -> dict[str, str]:
     try:
         with path.open(newline="", encoding="utf-8-sig") as handle:
             rows = list(csv.reader(handle))
-    except (OSError, UnicodeDecodeError) as error:
-        raise XltoolsError(f"cannot read the leads list ({error})", path) from None
+    except FileNotFoundError:
+        raise XltoolsError(
+            "no such leads list: give the file of lead officers' addresses (name,email on each "
+            "line)",
+            path,
+        ) from None
+    except UnicodeDecodeError:
+        raise XltoolsError(
+            "the leads list is not UTF-8 text: save it from Excel as 'CSV UTF-8' and try again",
+            path,
+        ) from None
+    except OSError as error:
+        raise XltoolsError(
+            f"cannot read the leads list ({error.strerror or 'refused'}): check the file and "
+            "its permissions",
+            path,
+        ) from None
     leads: dict[str, str] = {}
     for number, row in enumerate(rows, start=1):
         if not row or not row[0].strip() or row[0].strip().lower() in ("name", "lead"):
