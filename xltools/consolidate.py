@@ -380,12 +380,12 @@ def _consolidate(
             recording = stack.enter_context(store.recording(reporting_date))
         stack.enter_context(paused_gc())
         result = _roll_up(inbox, discovery, reporting_date, pack, limits, progress, workers)
-        keyed: list[tuple[str, list[dict[str, object]]]] = []  # each plan's key and rows
         if recording:
             # Each plan's actions, then those of the plans not returned this week.
             for summary, plan_rows in result.pop_snapshots():
-                recording.add(_snapshots(plan_rows, summary.key))
-                keyed.append((summary.key, plan_rows))
+                trails = recording.add(_snapshots(plan_rows, summary.key))
+                for row, (original, revisions) in zip(plan_rows, trails, strict=True):
+                    row[ORIGINAL_DUE], row[REVISIONS] = original, revisions
             result.not_returned = recording.carry_forward({p.key for p in result.plans})
             if result.not_returned:
                 result.carried = _carried_rows(
@@ -396,7 +396,6 @@ def _consolidate(
         if recording:
             comparison = store.compare(reporting_date)
             result.changes, result.still_stale = comparison.changes, comparison.still_stale
-            _add_trails(keyed, store.run_trails(reporting_date))
             store.record_counts(result.counts())
             result.trend = store.trend(reporting_date)
         if before_commit is not None:
@@ -428,14 +427,6 @@ def _roll_up(inbox, discovery, reporting_date, pack, limits, progress, workers) 
             reason = findings_in_words((f.label, f.severity) for f in report.findings)
             result.problems.append(Problem(path, "findings", reason, tuple(report.findings)))
     return result
-
-
-def _add_trails(keyed, revisions: dict[tuple[str, str], tuple[dt.date, int]]) -> None:
-    """Each action's original due date and revisions, from the history just recorded."""
-    for key, rows in keyed:
-        for row in rows:
-            original, count = revisions.get((key, _snapshot_ref(row)), (None, None))
-            row[ORIGINAL_DUE], row[REVISIONS] = original, count
 
 
 def _carried_rows(

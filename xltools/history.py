@@ -303,14 +303,21 @@ class Recording:
             "SELECT MAX(reporting_date) FROM run WHERE reporting_date < ?", (day,)
         ).fetchone()
 
-    def add(self, snapshots: Iterable[Snapshot]) -> None:
+    def add(self, snapshots: Iterable[Snapshot]) -> list[tuple[dt.date | None, int | None]]:
+        """Store one plan's actions; return each one's trail figures as stored: its
+        original due date and how many times it was revised (``(None, None)`` for an
+        action that has never had a due date), for the register's rows."""
         snapshots = list(snapshots)
         before = self._trails_before(snapshots)
-        rows = []
+        rows, trails = [], []
         for s in snapshots:
             due = s.due_date.isoformat() if s.due_date else None
             original, last, revisions = before.get(s.ref) or (None, None, 0)
             revised = due is not None and last is not None and due != last
+            if original is not None:
+                trails.append((dt.date.fromisoformat(original), revisions + revised))
+            else:
+                trails.append((s.due_date, revisions + revised) if due else (None, None))
             rows.append(
                 (
                     self.day,
@@ -336,6 +343,7 @@ class Recording:
         )
         self.plans += 1
         self.actions += len(rows)
+        return trails
 
     def _trails_before(self, snapshots: list[Snapshot]) -> dict[str, tuple]:
         """Ref -> (original due, last due, revisions) as of each action's row before this run."""
