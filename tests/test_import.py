@@ -527,3 +527,30 @@ def test_every_judgement_is_a_catalogued_code():
         for item in result.report["judgements"]:
             kind = catalogue.get(item["code"])
             assert kind.code.startswith("import-") and item["judgement"], item
+
+
+def test_a_table_that_is_no_action_plan_is_refused_with_its_reading(tmp_path):
+    """A shipping manifest has rows, text and a column of names, but says nothing of when
+    or how things stand, and no heading names who is responsible: not an action plan."""
+    manifest = tmp_path / "manifest.csv"
+    manifest.write_text(
+        "Shipment,Contact Name,Company,Weight\n"
+        "S-001,Alice Jones from the north depot,Acme Shipping Ltd,12.5\n"
+        "S-002,Bob Smith at the harbour office,Blue Freight,7.25\n"
+        "S-003,Carol White in receiving bay two,Acme Shipping Ltd,3\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "plan.xlsx"
+    refused = CliRunner().invoke(cli, ["import", str(manifest), "-o", str(out)])
+    assert refused.exit_code == 1 and not out.exists()
+    (line,) = refused.output.splitlines()
+    assert "no heading names who is responsible and no column says by when" in line
+    assert line.endswith('which column is which with --column "Header=Action"')
+    # Told which column is which, the user gets the import they asked for.
+    told = CliRunner().invoke(
+        cli,
+        ["import", str(manifest), "-o", str(out),
+         "--column", "column 2=Action", "--column", "column 4=Timescale"],
+    )  # fmt: skip
+    assert told.exit_code == 0, told.output
+    assert out.exists()

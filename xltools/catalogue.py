@@ -219,6 +219,14 @@ _add(
     "0 actions found: header taken on line {header_line} ({mapped}); {missing}",
 )
 _add(
+    "import-not-a-plan",
+    ERROR,
+    "Not an action plan",
+    "{actions} rows found, but no heading names who is responsible and no column says by when "
+    "they are due or how they stand: "
+    "header taken on line {header_line} ({mapped}); if this is a plan, say which column is which",
+)
+_add(
     "import-plan-detail", WARNING, "Plan detail read", "{label} read from the plan itself: {value}"
 )
 _add(

@@ -164,6 +164,8 @@ def import_plan(
             result.judgements.append(note)
     if not result.actions:
         raise NoActionsFound(_no_actions_reason(result.layout), path)
+    if not mapping and not _looks_like_a_plan(result.layout):
+        raise NoActionsFound(_not_a_plan_reason(result.layout, len(result.actions)), path)
     actions = [a.values for a in result.actions]
     for action in actions:
         if action[model.STATUS] == model.COMPLETE and not action.get(model.DUE_DATE):
@@ -193,6 +195,20 @@ def import_plan(
 
 
 NOT_STATED = "Not stated in the source plan"
+# What makes a list of things to do an action plan: it says by when, or how each stands.
+WHEN_OR_HOW = frozenset(
+    {model.DUE_DATE, model.TIMESCALE, model.STATUS, model.PROGRESS, model.GRADE}
+)
+
+
+def _looks_like_a_plan(layout) -> bool:
+    """An action plan says by when things are due or how they stand, or has a header that
+    names who is responsible. (A column of names found by content alone is not enough:
+    any list of people and firms, a contact list or a shipping manifest, has one.)"""
+    fields = set(layout.columns.values())
+    if WHEN_OR_HOW & fields:
+        return True
+    return model.LEAD in fields and not layout.header_reason.startswith("no header")
 
 
 class NoActionsFound(XltoolsError):
@@ -200,9 +216,7 @@ class NoActionsFound(XltoolsError):
 
 
 def _no_actions_reason(layout) -> str:
-    mapped = ", ".join(
-        f"{source!r} -> {target}" for source, target in layout.mapping_report.items()
-    )
+    mapped = _mapped(layout)
     missing = (
         "no column was read as Action"
         if "Action" not in layout.columns.values()
@@ -211,8 +225,19 @@ def _no_actions_reason(layout) -> str:
     return judged(
         "import-no-actions",
         header_line=layout.header_line,
-        mapped=mapped or "no columns mapped",
+        mapped=mapped,
         missing=missing,
+    )["judgement"]
+
+
+def _mapped(layout) -> str:
+    pairs = ", ".join(f"{source!r} -> {target}" for source, target in layout.mapping_report.items())
+    return pairs or "no columns mapped"
+
+
+def _not_a_plan_reason(layout, actions: int) -> str:
+    return judged(
+        "import-not-a-plan", actions=actions, header_line=layout.header_line, mapped=_mapped(layout)
     )["judgement"]
 
 
