@@ -6,6 +6,8 @@ import email
 import email.policy
 import socket
 
+from xltools.mail import Message
+
 
 class Collector:
     """An SMTP handler that keeps what arrives and refuses the addresses it is told to.
@@ -41,3 +43,15 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+def message(name: str, *to: str) -> Message:
+    """A small message to send in tests: its name in the subject and both bodies."""
+    return Message(
+        name,
+        list(to),
+        f"Subject of {name}",
+        f"Text of {name}",
+        f"<p>HTML of {name}</p>",
+        "coordinator@example.gov.uk",
+    )

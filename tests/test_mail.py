@@ -6,7 +6,7 @@ import email
 import email.policy
 
 import pytest
-from smtp_server import Collector, free_port
+from smtp_server import Collector, free_port, message
 
 from xltools.errors import XltoolsError
 from xltools.mail import (
@@ -21,17 +21,6 @@ from xltools.mail import (
     send,
     write_outbox,
 )
-
-
-def message(name: str, *to: str) -> Message:
-    return Message(
-        name,
-        list(to),
-        f"Subject of {name}",
-        f"Text of {name}",
-        f"<p>HTML of {name}</p>",
-        "coordinator@example.gov.uk",
-    )
 
 
 def test_the_port_rule_and_the_security():

@@ -8,20 +8,9 @@ import email.policy
 import json
 
 from smtp_faults import FaultyServer
-from smtp_server import free_port
+from smtp_server import free_port, message
 
-from xltools.mail import Message, SmtpSettings, send, write_outbox
-
-
-def message(name: str, *to: str) -> Message:
-    return Message(
-        name,
-        list(to),
-        f"Subject of {name}",
-        f"Text of {name}",
-        f"<p>HTML of {name}</p>",
-        "coordinator@example.gov.uk",
-    )
+from xltools.mail import SmtpSettings, send, write_outbox
 
 
 def ids_stored(raw: list[bytes]) -> list[str]:
