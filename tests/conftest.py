@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import shutil
@@ -23,15 +24,39 @@ def soffice_path() -> str | None:
     return shutil.which("soffice") or shutil.which("libreoffice")
 
 
-@pytest.fixture
-def soffice():
-    """The LibreOffice binary. Missing in CI is a failure, not a skip."""
-    path = soffice_path()
+def required_program(path: str | None, what: str) -> str:
+    """A program a test drives for real. Missing under CI is a failure (``.ci/run``
+    installs it); on a developer's machine without it, the test is skipped, as the
+    README says."""
     if path is None:
         if os.environ.get("CI"):
-            pytest.fail("LibreOffice (soffice) is not installed; .ci/run must install it")
-        pytest.skip("LibreOffice is not installed on this machine")
+            pytest.fail(f"{what} is not installed; .ci/run must install it")
+        pytest.skip(f"{what} is not installed on this machine")
     return path
+
+
+def run_own_group(command: list[str], timeout: float, what: str) -> tuple[bytes, bytes, int]:
+    """Run a program in a process group of its own, with a time limit; on the limit, or
+    when it leaves helpers behind, kill only that group. (stdout, stderr, exit status)"""
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True
+    )
+    try:
+        out, err = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.communicate()
+        pytest.fail(f"{what} timed out")
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+    return out, err, process.returncode
+
+
+@pytest.fixture
+def soffice():
+    """The LibreOffice binary."""
+    return required_program(soffice_path(), "LibreOffice (soffice)")
 
 
 def lo_convert(soffice: str, source: Path, target_format: str, outdir: Path) -> Path:
@@ -49,15 +74,7 @@ def lo_convert(soffice: str, source: Path, target_format: str, outdir: Path) -> 
         str(outdir),
         str(source),
     ]
-    process = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True
-    )
-    try:
-        out, err = process.communicate(timeout=180)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)  # only the group we started
-        process.communicate()
-        pytest.fail(f"LibreOffice timed out converting {source}")
+    out, err, _ = run_own_group(command, 180, f"LibreOffice converting {source}")
     extension = target_format.split(":")[0]
     result = outdir / f"{source.stem}.{extension}"
     assert result.exists(), f"LibreOffice wrote nothing: {out!r} {err!r}"

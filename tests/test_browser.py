@@ -8,19 +8,15 @@ person to look at. Chromium missing is a failure under CI (``.ci/run`` installs 
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import os
 import re
 import shutil
-import signal
-import subprocess
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import PLAN, REPO, action
+from conftest import PLAN, REPO, action, required_program, run_own_group
 
 from xltools import model
 from xltools.cli import cli
@@ -34,13 +30,9 @@ OUTPUT = REPO / "tests" / "output" / "browser"
 
 @pytest.fixture
 def chromium():
-    """The Chromium binary. Missing in CI is a failure, not a skip."""
-    path = shutil.which("chromium") or shutil.which("chromium-browser")
-    if path is None:
-        if os.environ.get("CI"):
-            pytest.fail("Chromium is not installed; .ci/run must install it")
-        pytest.skip("Chromium is not installed on this machine")
-    return path
+    """The Chromium binary."""
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    return required_program(found, "Chromium")
 
 
 def open_in_chromium(binary: str, page: Path, workdir: Path, *arguments: str) -> str:
@@ -61,20 +53,8 @@ def open_in_chromium(binary: str, page: Path, workdir: Path, *arguments: str) ->
         *arguments,
         page.as_uri(),
     ]
-    process = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True
-    )
-    try:
-        out, err = process.communicate(timeout=120)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)  # only the group we started
-        process.communicate()
-        pytest.fail(f"Chromium timed out on {page}")
-    finally:
-        # A helper process of ours left behind: only our own session's group.
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-    assert process.returncode == 0, err.decode(errors="replace")[-2000:]
+    out, err, status = run_own_group(command, 120, f"Chromium on {page}")
+    assert status == 0, err.decode(errors="replace")[-2000:]
     return out.decode("utf-8", errors="replace")
 
 

@@ -17,7 +17,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import PLAN, REPO, action, lo_convert
+from conftest import PLAN, REPO, action, lo_convert, required_program
 
 from xltools import model
 from xltools.template import write_plan
@@ -29,10 +29,7 @@ _FOOTER = re.compile(r"^(?P<sheet>\S.*?)\s{2,}Page (?P<page>\d+) of (?P<pages>\d
 
 
 def poppler(tool: str) -> str:
-    path = shutil.which(tool)
-    if path is None:
-        pytest.fail(f"{tool} (poppler-utils) is not installed; .ci/run installs it")
-    return path
+    return required_program(shutil.which(tool), f"{tool} (poppler-utils)")
 
 
 class Printed:
